@@ -1,0 +1,50 @@
+# Pressbox: `make demo` runs the offline demo, `make test` runs every test. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RECORDING ?= ../shared/recordings/espn-ncaaf-401756846-postman/Football.Ncaa.Espn.Event.postman_collection.json
+SPEED ?= 60
+PORT ?= 8000
+DEMO_DB := var/demo.db
+
+.PHONY: demo test venv ui lint format pytest uitest clean
+
+demo: venv ui ## Replay the recorded Iowa State at Kansas State game and serve the UI
+	mkdir -p var && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox migrate
+	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox replay "$(RECORDING)" --speed $(SPEED) --port $(PORT)
+
+test: venv ui lint uitest pytest ## Every check and test
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+ui: src/pressbox/web/static/index.html
+src/pressbox/web/static/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/tsconfig.json -type f 2>/dev/null)
+	cd frontend && npm run build
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+uitest: frontend/node_modules/.installed
+	cd frontend && npm test
+
+pytest: venv ui
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) frontend/node_modules src/pressbox/web/static var

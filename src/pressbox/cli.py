@@ -1,0 +1,249 @@
+"""The `pressbox` command: thin wrappers that parse, call the library and print."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from pressbox.clock import ScaledClock, SystemClock
+from pressbox.config import Settings, load_settings
+from pressbox.errors import PressboxError
+from pressbox.replay import Recording, load_recording
+from pressbox.replay.server import create_replay_app
+from pressbox.replay.session import (
+    prepare_streams,
+    recorded_games,
+    replay_report,
+    replay_upstream,
+    stream_games,
+)
+from pressbox.runtime import open_runtime
+from pressbox.store.migrate import upgrade
+from pressbox.web import create_app
+from pressbox.web.server import running
+
+app = typer.Typer(
+    help="Pressbox: follow live sports games and push every change to browsers.\n\n"
+    "Settings come from PRESSBOX_* environment variables (see the README).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+RecordingArg = Annotated[
+    Path,
+    typer.Argument(
+        exists=True,
+        dir_okay=False,
+        help="A recording: Postman collection v2.1 or HAR 1.2 of ESPN core-API responses.",
+    ),
+]
+SpeedOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.1, max=10000, help="Replay speed, x real time [default: PRESSBOX_REPLAY_SPEED]."
+    ),
+]
+HostOpt = Annotated[str | None, typer.Option(help="Listen address [default: PRESSBOX_HOST].")]
+PortOpt = Annotated[
+    int | None, typer.Option(min=0, max=65535, help="Listen port [default: PRESSBOX_PORT].")
+]
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except PressboxError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+def _recording(path: Path) -> Recording:
+    try:
+        recording = load_recording(path)
+    except PressboxError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if not recorded_games(recording):
+        err.print(f"[red]error:[/] {path} holds no ESPN event document (/v2/sports/…/events/ID)")
+        raise typer.Exit(2)
+    return recording
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        err.print("stopped")
+        raise typer.Exit(130) from None
+    except PressboxError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (PRESSBOX_DATABASE_URL)."""
+    settings = _settings()
+    _run(asyncio.to_thread(upgrade, settings.database_url))
+    err.print(f"database at {settings.database_url} is up to date")
+
+
+@app.command()
+def serve(
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Replay this recording instead of live ESPN."
+        ),
+    ] = None,
+    speed: SpeedOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+) -> None:
+    """Run the web server (REST, WebSocket, UI); with --replay, also stream a recorded game."""
+    settings = _settings()
+    recording = _recording(replay) if replay else None
+    _run(
+        _serve(
+            settings,
+            recording,
+            speed,
+            host or settings.host,
+            settings.port if port is None else port,
+        )
+    )
+
+
+@app.command("replay")
+def replay_command(
+    recording_path: RecordingArg,
+    speed: SpeedOpt = None,
+    headless: Annotated[
+        bool, typer.Option(help="No web server: stream to the end, then print a JSON report.")
+    ] = False,
+    host: HostOpt = None,
+    port: PortOpt = None,
+) -> None:
+    """Replay a recorded game through the whole system, on its real timeline sped up.
+
+    With --headless it prints one JSON object (game, final status and score, events by type,
+    upstream requests and bytes by document, wall time) and exits 0 only if the stream completed.
+    """
+    settings = _settings()
+    recording = _recording(recording_path)
+    if not headless:
+        _run(
+            _serve(
+                settings,
+                recording,
+                speed,
+                host or settings.host,
+                settings.port if port is None else port,
+            )
+        )
+        return
+    reports = _run(_headless(settings, recording, speed or settings.replay_speed))
+    print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
+    if any(report["stream_status"] != "Completed" for report in reports):
+        raise typer.Exit(1)
+
+
+@app.command("replay-server")
+def replay_server(
+    recording_path: RecordingArg,
+    speed: SpeedOpt = None,
+    host: HostOpt = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Listen port.")] = 8765,
+) -> None:
+    """Serve a recording as a fake ESPN core API on the replay clock.
+
+    Point PRESSBOX_ESPN_CORE_URL at it to stream against it from another process.
+    """
+    settings = _settings()
+    recording = _recording(recording_path)
+    clock = ScaledClock(recording.start, speed or settings.replay_speed)
+
+    async def main() -> None:
+        app_ = create_replay_app(recording, clock)
+        async with running(app_, host or settings.host, port, date_header=False) as url:
+            err.print(f"replaying {len(recording)} responses at {clock.speed}x on {url}")
+            await asyncio.Event().wait()
+
+    _run(main())
+
+
+async def _serve(
+    settings: Settings, recording: Recording | None, speed: float | None, host: str, port: int
+) -> None:
+    if recording is None:
+        clock: Any = SystemClock()
+        async with open_runtime(settings, clock) as runtime:
+            web = create_app(runtime.store, runtime.bus, clock, settings.ws_heartbeat_seconds)
+            async with running(web, host, port) as url:
+                err.print(f"Pressbox is serving on {url}/#/live")
+                await asyncio.Event().wait()
+        return
+    clock = ScaledClock(recording.start, speed or settings.replay_speed)
+    async with (
+        replay_upstream(recording, clock) as espn_url,
+        open_runtime(settings, clock, espn_url) as runtime,
+    ):
+        games = recorded_games(recording)
+        await prepare_streams(runtime, games)
+        web = create_app(runtime.store, runtime.bus, clock, settings.ws_heartbeat_seconds)
+        async with running(web, host, port) as url:
+            err.print(
+                f"Replaying {', '.join(g.id for g in games)} at {clock.speed:g}x. "
+                f"Open [bold]{url}/#/live[/]  (Ctrl-C stops)"
+            )
+            results = await stream_games(runtime, games)
+            outcome = ", ".join(f"{game} {status}" for game, status in results.items())
+            err.print(f"replay finished: {outcome}; still serving (Ctrl-C stops)")
+            await asyncio.Event().wait()
+
+
+async def _headless(settings: Settings, recording: Recording, speed: float) -> list[dict[str, Any]]:
+    started = time.monotonic()
+    clock = ScaledClock(recording.start, speed)
+    async with (
+        replay_upstream(recording, clock) as espn_url,
+        open_runtime(settings, clock, espn_url) as runtime,
+    ):
+        games = recorded_games(recording)
+        await prepare_streams(runtime, games)
+        total = max(1.0, (recording.end - recording.start).total_seconds())
+        with Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            TextColumn("{task.fields[at]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as progress:
+            task = progress.add_task("replay", total=total, at="")
+            run = asyncio.create_task(stream_games(runtime, games))
+            while not run.done():
+                now = clock.now()
+                progress.update(
+                    task, completed=(now - recording.start).total_seconds(), at=f"{now:%H:%M:%S}Z"
+                )
+                await asyncio.wait({run}, timeout=0.2)
+            results = run.result()
+        return [
+            await replay_report(runtime, gid, status, started) for gid, status in results.items()
+        ]

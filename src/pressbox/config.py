@@ -1,0 +1,106 @@
+"""All settings in one place, from `PRESSBOX_*` environment variables (or a `.env` file).
+
+Defaults are the embedded ones: a SQLite file, the in-process bus, live ESPN URLs. Unsafe or
+malformed settings fail at start with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pressbox.domain.documents import DocumentKind
+from pressbox.domain.sports import PROFILES, SportProfile
+from pressbox.errors import ConfigError
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """Pressbox settings; every field is `PRESSBOX_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PRESSBOX_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///pressbox.db",
+        description="SQLAlchemy async URL of the database (sqlite+aiosqlite, postgresql+asyncpg).",
+    )
+    espn_core_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://sports.core.api.espn.com"),
+        description="Base URL of ESPN's core API; the replay server's URL in a replay.",
+    )
+    espn_rate: Positive = Field(1.0, description="ESPN request budget, requests per second.")
+    espn_burst: int = Field(5, ge=1, le=100, description="Requests the ESPN budget allows at once.")
+    http_timeout: Positive = Field(
+        10.0, description="Seconds before an upstream request times out."
+    )
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
+    status_pregame_seconds: Positive = Field(20.0, description="Status poll before the game, s.")
+    status_live_seconds: Positive = Field(30.0, description="Status poll during the game, s.")
+    cadences: dict[str, dict[DocumentKind, Positive]] = Field(
+        default_factory=dict,
+        description='Per-league document cadences in seconds, JSON: {"nfl": {"plays": 8}}; '
+        "unset documents keep the seed cadences.",
+    )
+    failure_budget: int = Field(
+        20, ge=1, description="Consecutive failed status polls before a stream ends Failed."
+    )
+    max_stream_hours: Positive = Field(8.0, description="A stream running longer ends Failed.")
+    ws_heartbeat_seconds: Positive = Field(15.0, description="WebSocket heartbeat interval, s.")
+    replay_speed: Positive = Field(60.0, description="Default replay speed (x real time).")
+    log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use an async driver URL: sqlite+aiosqlite:///path.db or "
+                "postgresql+asyncpg://user:pass@host/db"
+            )
+        return value
+
+    @field_validator("cadences")
+    @classmethod
+    def _known_leagues(
+        cls, value: dict[str, dict[DocumentKind, float]]
+    ) -> dict[str, dict[DocumentKind, float]]:
+        unknown = sorted(set(value) - set(PROFILES))
+        if unknown:
+            raise ValueError(f"unknown league(s) {unknown}; known: {sorted(PROFILES)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    def profile(self, league: str) -> SportProfile:
+        """The sport profile of `league` with this configuration's cadences applied."""
+        base = PROFILES[league]
+        return SportProfile(
+            base.sport,
+            base.league,
+            self.status_pregame_seconds,
+            self.status_live_seconds,
+            {**base.cadences, **self.cadences.get(league, {})},
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with `overrides` on top; ConfigError says what is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PRESSBOX_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

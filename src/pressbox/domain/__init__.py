@@ -1,0 +1,1 @@
+"""The pure core: no I/O. Documents in, events and next states out."""

@@ -1,0 +1,49 @@
+"""The state of one game folded from its event log: what a viewer sees when it connects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pressbox.domain.events import EventType, StoredEvent
+
+
+@dataclass
+class GameState:
+    """Situation, plays and probability points at `seq`; status and score live on the game row.
+
+    Probability points keep their log order (ESPN's order): their sequence numbers repeat.
+    """
+
+    seq: int = 0
+    situation: dict[str, Any] | None = None
+    plays: dict[str, dict[str, Any]] = field(default_factory=dict)
+    probabilities: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, event: StoredEvent) -> None:
+        """Fold one event in; events must come in seq order."""
+        self.seq = event.seq
+        if event.type is EventType.SITUATION:
+            self.situation = event.data
+        elif event.type in (EventType.PLAY_ADDED, EventType.PLAY_CORRECTED):
+            self.plays[event.data["id"]] = event.data
+        elif event.type is EventType.PROBABILITY:
+            self.probabilities.append(event.data)
+
+    @classmethod
+    def fold(cls, events: Iterable[StoredEvent]) -> GameState:
+        """The state after every event of `events`."""
+        state = cls()
+        for event in events:
+            state.apply(event)
+        return state
+
+    def to_json(self) -> dict[str, Any]:
+        """The snapshot body of docs/protocol.md, without the game summary."""
+        return {
+            "seq": self.seq,
+            "situation": self.situation,
+            "plays": sorted(self.plays.values(), key=lambda p: p["sequence"]),
+            "probabilities": self.probabilities,
+        }

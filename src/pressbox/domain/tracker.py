@@ -1,0 +1,217 @@
+"""The tracker: ESPN documents in, domain events out. Pure: no I/O, no clock of its own.
+
+One tracker follows one game. It remembers what it has seen (body digests, plays, probability
+points, score, situation) so that only *changes* become events, and it can rebuild that memory from
+the event log so a resumed stream continues exactly where the last one stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from pressbox.clock import format_time
+from pressbox.domain.documents import (
+    Document,
+    DocumentKind,
+    DriveItem,
+    PlayItem,
+    ProbabilityItem,
+    SituationDoc,
+    StatusDoc,
+    read,
+    read_items,
+)
+from pressbox.domain.events import Event, EventType, StoredEvent, fingerprint
+from pressbox.domain.sports import Phase, phase_of
+
+
+class Tracker:
+    """Turns one game's documents into ordered events; `apply` is the only way in."""
+
+    def __init__(self) -> None:
+        self._digests: dict[DocumentKind, str] = {}
+        self.status: dict[str, Any] | None = None
+        self.score: tuple[int, int] | None = None
+        self.situation: dict[str, Any] | None = None
+        self._plays: dict[str, tuple[str | None, str]] = {}
+        self._wallclocks: dict[str, str] = {}
+        self._probabilities: set[str] = set()
+        self._drives: dict[str, str] = {}
+
+    @property
+    def phase(self) -> Phase | None:
+        """The game phase of the last status seen, or None before any."""
+        return Phase(self.status["phase"]) if self.status else None
+
+    def apply(self, document: Document) -> list[Event]:
+        """Events for what changed since the last document of its kind; [] for the same body."""
+        if self._digests.get(document.kind) == document.digest:
+            return []
+        handler = self._handlers().get(document.kind)
+        events = handler(document.body, document.fetched_at) if handler else []
+        self._digests[document.kind] = document.digest
+        return events
+
+    def restore(self, events: Iterable[StoredEvent]) -> None:
+        """Rebuild memory from a game's event log (not digests: the next fetch re-reads)."""
+        for event in events:
+            data = event.data
+            if event.type is EventType.STATUS:
+                self.status = data
+            elif event.type is EventType.SCORE:
+                self.score = (data["home"], data["away"])
+            elif event.type is EventType.SITUATION:
+                self.situation = data
+            elif event.type in (EventType.PLAY_ADDED, EventType.PLAY_CORRECTED):
+                self._plays[data["id"]] = (data.get("modified"), data["text"])
+                if data.get("wallclock"):
+                    self._wallclocks[data["id"]] = data["wallclock"]
+            elif event.type is EventType.PROBABILITY:
+                self._probabilities.add(data["id"])
+            elif event.type is EventType.DRIVE:
+                self._drives[data["id"]] = fingerprint(data)
+
+    def _handlers(self) -> dict[DocumentKind, Callable[[Any, datetime], list[Event]]]:
+        return {
+            DocumentKind.STATUS: self._on_status,
+            DocumentKind.SITUATION: self._on_situation,
+            DocumentKind.PLAYS: self._on_plays,
+            DocumentKind.PROBABILITIES: self._on_probabilities,
+            DocumentKind.DRIVES: self._on_drives,
+        }
+
+    def _on_status(self, body: Any, at: datetime) -> list[Event]:
+        doc = read(StatusDoc, body, "status")
+        t = doc.type
+        data = {
+            "state": t.state,
+            "name": t.name,
+            "detail": t.detail,
+            "short_detail": t.short_detail,
+            "period": doc.period,
+            "clock": doc.clock,
+            "display_clock": doc.display_clock,
+            "completed": t.completed,
+            "phase": str(phase_of(t.name, t.state, t.completed, doc.clock, t.detail)),
+        }
+        if data == self.status:
+            return []
+        self.status = data
+        key = f"status:{t.name}:{doc.period}:{doc.display_clock}:{fingerprint(data)}"
+        return [Event(EventType.STATUS, key, at, data)]
+
+    def _on_situation(self, body: Any, at: datetime) -> list[Event]:
+        doc = read(SituationDoc, body, "situation")
+        data = {
+            "down": doc.down,
+            "distance": doc.distance,
+            "yard_line": doc.yard_line,
+            "down_distance_text": doc.down_distance_text,
+            "possession_text": doc.possession_text,
+            "possession_team_id": doc.team.id if doc.team else None,
+            "is_red_zone": doc.is_red_zone,
+            "home_timeouts": doc.home_timeouts,
+            "away_timeouts": doc.away_timeouts,
+            "last_play_id": doc.last_play.id if doc.last_play else None,
+        }
+        if data == self.situation:
+            return []
+        self.situation = data
+        return [Event(EventType.SITUATION, f"situation:{fingerprint(data)}", at, data)]
+
+    def _on_plays(self, body: Any, at: datetime) -> list[Event]:
+        plays = sorted(read_items(PlayItem, body, "plays"), key=lambda p: p.sequence)
+        events = [event for play in plays if (event := self._play_event(play, at))]
+        if plays:
+            events.extend(self._score_event(plays[-1], at))
+        return events
+
+    def _play_event(self, play: PlayItem, at: datetime) -> Event | None:
+        seen = self._plays.get(play.id)
+        if seen == (play.modified, play.text):
+            return None
+        data = play_data(play)
+        self._plays[play.id] = (play.modified, play.text)
+        if play.wallclock:
+            self._wallclocks[play.id] = play.wallclock
+        if seen is None:
+            return Event(EventType.PLAY_ADDED, f"play:{play.id}", at, data)
+        data["previous_text"] = seen[1]
+        key = f"play:{play.id}:{play.modified}:{fingerprint(play.text)}"
+        return Event(EventType.PLAY_CORRECTED, key, at, data)
+
+    def _score_event(self, last: PlayItem, at: datetime) -> list[Event]:
+        score = (last.home_score, last.away_score)
+        if score == self.score:
+            return []
+        previous, self.score = self.score, score
+        key = f"score:{previous}->{score}:{last.id}"
+        return [Event(EventType.SCORE, key, at, {"home": score[0], "away": score[1]})]
+
+    def _on_probabilities(self, body: Any, at: datetime) -> list[Event]:
+        events = []
+        for item in read_items(ProbabilityItem, body, "probabilities"):
+            if item.id in self._probabilities:
+                continue
+            self._probabilities.add(item.id)
+            play_id = item.play.id if item.play else None
+            data = {
+                "id": item.id,
+                "sequence": item.sequence,
+                "play_id": play_id,
+                "home": item.home,
+                "away": item.away,
+                "tie": item.tie,
+                "seconds_left": item.seconds_left,
+                "time": self._wallclocks.get(play_id or "") or format_time(at),
+            }
+            events.append(Event(EventType.PROBABILITY, f"prob:{item.id}", at, data))
+        return events
+
+    def _on_drives(self, body: Any, at: datetime) -> list[Event]:
+        events = []
+        for drive in read_items(DriveItem, body, "drives"):
+            data = drive_data(drive)
+            signature = fingerprint(data)
+            if self._drives.get(drive.id) == signature:
+                continue
+            self._drives[drive.id] = signature
+            events.append(Event(EventType.DRIVE, f"drive:{drive.id}:{signature}", at, data))
+        return events
+
+
+def play_data(play: PlayItem) -> dict[str, Any]:
+    """The wire form of a play (docs/protocol.md)."""
+    return {
+        "id": play.id,
+        "sequence": play.sequence,
+        "period": play.period.number,
+        "clock": play.clock.display_value,
+        "text": play.text,
+        "short_text": play.short_text,
+        "type": play.type.text if play.type else None,
+        "scoring": play.scoring,
+        "score_value": play.score_value,
+        "home_score": play.home_score,
+        "away_score": play.away_score,
+        "team_id": play.team.id if play.team else None,
+        "drive_id": play.drive.id if play.drive else None,
+        "wallclock": play.wallclock,
+        "modified": play.modified,
+    }
+
+
+def drive_data(drive: DriveItem) -> dict[str, Any]:
+    """The wire form of a drive (docs/protocol.md)."""
+    return {
+        "id": drive.id,
+        "team_id": drive.team.id if drive.team else None,
+        "description": drive.description,
+        "result": drive.display_result,
+        "is_score": drive.is_score,
+        "start_text": drive.start.get("text"),
+        "end_text": drive.end.get("text"),
+        "plays": drive.offensive_plays,
+    }

@@ -1,0 +1,200 @@
+"""Serve a recording over HTTP at ESPN's own paths, answering what upstream said at replay time.
+
+A streamer pointed at this server instead of ESPN (only the base URL differs) sees the recorded
+documents appear as the replay clock passes their recorded time. The decisions (which response,
+which page, which headers) are pure functions of the recording, the request and the time; the
+Starlette app at the bottom is thin glue.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pressbox.clock import Clock, format_time
+from pressbox.replay.recording import Recording, parse_query
+
+JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+DEFAULT_PAGE_SIZE = 25
+STATUS_PATH = "/_replay/status"
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer decided without I/O: status, headers and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """The `limit` and `page` query parameters of a request, None where absent."""
+
+    limit: int | None = None
+    page: int | None = None
+
+    @property
+    def paged(self) -> bool:
+        """Whether the request asked for paging at all."""
+        return self.limit is not None or self.page is not None
+
+
+def page_request(query: str) -> PageRequest:
+    """Read `limit` and `page` from a query string (the last value wins).
+
+    Raises:
+        ValueError: one of them is not a positive integer.
+    """
+    params = dict(parse_query(query))
+    return PageRequest(limit=_positive(params, "limit"), page=_positive(params, "page"))
+
+
+def _positive(params: Mapping[str, str], name: str) -> int | None:
+    if name not in params:
+        return None
+    value = params[name].strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {params[name]!r}")
+    return int(value)
+
+
+def page_body(body: bytes, wanted: PageRequest) -> bytes | None:
+    """The body to serve for a paged request, or None when that page was never recorded.
+
+    A complete recorded collection (as many items as `count`) is re-paged for the requested
+    `limit` and `page`; a partial one is served only for the page it is; anything else is served
+    as recorded.
+    """
+    collection = _collection(body) if wanted.paged else None
+    if collection is None:
+        return body
+    items, count = collection["items"], collection["count"]
+    if len(items) < count:
+        return body if (wanted.page or 1) == collection.get("pageIndex", 1) else None
+    if len(items) > count:
+        return body
+    return _dump(repage(collection, wanted.limit or DEFAULT_PAGE_SIZE, wanted.page or 1))
+
+
+def repage(collection: dict[str, Any], limit: int, page: int) -> dict[str, Any]:
+    """A complete ESPN collection cut to one page; a page past the end has no items, as ESPN."""
+    count = collection["count"]
+    start = (page - 1) * limit
+    paged = dict(collection)
+    paged["pageIndex"] = page
+    paged["pageSize"] = limit
+    paged["pageCount"] = max(1, math.ceil(count / limit))
+    paged["items"] = collection["items"][start : start + limit]
+    return paged
+
+
+def _collection(body: bytes) -> dict[str, Any] | None:
+    """The body as an ESPN collection (`count` and a list of `items`), or None if it is not one."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    count, items = document.get("count"), document.get("items")
+    if isinstance(count, int) and not isinstance(count, bool) and isinstance(items, list):
+        return document
+    return None
+
+
+def reply_for(recording: Recording, path: str, query: str, now: datetime) -> Reply:
+    """What the replay server answers to `GET path?query` at replay time `now`."""
+    recorded = recording.lookup(path, query, now)
+    if recorded is None:
+        return error_reply(404, f"no response recorded for {path} at {format_time(now)}", now)
+    try:
+        wanted = page_request(query)
+    except ValueError as exc:
+        return error_reply(400, str(exc), now)
+    body = page_body(recorded.body, wanted) if 200 <= recorded.status < 300 else recorded.body
+    if body is None:
+        page = wanted.page or 1
+        return error_reply(404, f"page {page} of {path} was not recorded at this time", now)
+    headers = _base_headers(now)
+    cache_control = recorded.header("Cache-Control")
+    if cache_control is not None:
+        headers["Cache-Control"] = cache_control
+    headers["X-Pressbox-Recorded-At"] = format_time(recorded.recorded_at)
+    return Reply(status=recorded.status, headers=headers, body=body)
+
+
+def error_reply(status: int, message: str, now: datetime) -> Reply:
+    """An error shaped like ESPN's: `{"error": {"code": ..., "message": ...}}`."""
+    body = _dump({"error": {"code": status, "message": message}})
+    return Reply(status=status, headers=_base_headers(now), body=body)
+
+
+def http_date(moment: datetime) -> str:
+    """An aware time as an HTTP date ("Sat, 23 Aug 2025 16:10:13 GMT")."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def replay_status(recording: Recording, clock: Clock) -> dict[str, Any]:
+    """The replay's state for operators: replay time, speed, span and size of the recording."""
+    status: dict[str, Any] = {"now": format_time(clock.now())}
+    speed = getattr(clock, "speed", None)
+    if isinstance(speed, int | float) and not isinstance(speed, bool):
+        status["speed"] = speed
+    status["start"] = format_time(recording.start)
+    status["end"] = format_time(recording.end)
+    status["responses"] = len(recording)
+    status["paths"] = len(recording.paths())
+    return status
+
+
+def _base_headers(now: datetime) -> dict[str, str]:
+    return {"Content-Type": JSON_CONTENT_TYPE, "Date": http_date(now)}
+
+
+def _dump(document: object) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def create_replay_app(recording: Recording, clock: Clock) -> Starlette:
+    """An ASGI app serving `recording` at ESPN's paths on `clock`'s time, plus `/_replay/status`.
+
+    Run it under uvicorn with `date_header=False`, or uvicorn adds a wall-clock `Date` header
+    beside the replay clock's one.
+    """
+
+    async def status(request: Request) -> Response:
+        if request.method != "GET":
+            return _method_not_allowed(clock.now())
+        return JSONResponse(replay_status(recording, clock))
+
+    async def replay(request: Request) -> Response:
+        now = clock.now()
+        if request.method != "GET":
+            return _method_not_allowed(now)
+        reply = reply_for(recording, request.url.path, request.url.query, now)
+        return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+    return Starlette(
+        routes=[
+            Route(STATUS_PATH, status, methods=_ALL_METHODS),
+            Route("/{path:path}", replay, methods=_ALL_METHODS),
+        ]
+    )
+
+
+def _method_not_allowed(now: datetime) -> Response:
+    reply = error_reply(405, "only GET is served by the replay server", now)
+    return Response(reply.body, status_code=405, headers={**reply.headers, "Allow": "GET"})

@@ -1,0 +1,97 @@
+"""A replay session: the replay server on loopback and a streamer per recorded game.
+
+The streamers reach the replay server through the ESPN base URL only, exactly as they reach ESPN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pressbox.clock import Clock
+from pressbox.domain.lifecycle import StreamStatus
+from pressbox.replay.recording import Recording
+from pressbox.replay.server import create_replay_app
+from pressbox.runtime import Runtime
+from pressbox.store import GameInfo, TeamInfo
+from pressbox.web.server import running
+
+_EVENT_PATH = re.compile(
+    r"^/v2/sports/(?P<sport>[^/]+)/leagues/(?P<league>[^/]+)/events/(?P<id>\d+)$"
+)
+
+
+@dataclass(frozen=True)
+class RecordedGame:
+    """A game whose event document a recording holds."""
+
+    sport: str
+    league: str
+    id: str
+
+
+def recorded_games(recording: Recording) -> list[RecordedGame]:
+    """Every game of the recording, found by its event document path."""
+    found = {
+        m["id"]: RecordedGame(m["sport"], m["league"], m["id"])
+        for path in recording.paths()
+        if (m := _EVENT_PATH.match(path))
+    }
+    return [found[key] for key in sorted(found)]
+
+
+@asynccontextmanager
+async def replay_upstream(
+    recording: Recording, clock: Clock, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Serve the recording on the replay clock; yields the base URL to use as ESPN's."""
+    app = create_replay_app(recording, clock)
+    async with running(app, host, port, date_header=False) as url:
+        yield url
+
+
+async def prepare_streams(runtime: Runtime, games: list[RecordedGame]) -> None:
+    """Create each recorded game and its one stream, scheduled now (existing ones are kept)."""
+    now = runtime.clock.now()
+    for game in games:
+        info = GameInfo(game.id, game.sport, game.league, "", "", None, TeamInfo(""), TeamInfo(""))
+        await runtime.store.upsert_game(info, now, replace=False)
+        await runtime.store.ensure_stream(game.id, now, now)
+
+
+async def stream_games(runtime: Runtime, games: list[RecordedGame]) -> dict[str, StreamStatus]:
+    """Run a streamer per game to its end; returns each game's final stream status."""
+    results = await asyncio.gather(*(runtime.streamer(g.id, g.league).run() for g in games))
+    return {game.id: status for game, status in zip(games, results, strict=True)}
+
+
+async def replay_report(
+    runtime: Runtime, game_id: str, status: StreamStatus, started: float
+) -> dict[str, Any]:
+    """The headless command's JSON: outcome, events by type, plays, upstream use, wall time."""
+    game = await runtime.store.game(game_id)
+    events = await runtime.store.events_since(game_id, 0, limit=1_000_000)
+    counts = Counter(str(e.type) for e in events)
+    plays = {e.data["id"] for e in events if e.type in ("play_added", "play_corrected")}
+    stats = runtime.espn.http.stats
+    return {
+        "game_id": game_id,
+        "name": game and game["name"],
+        "stream_status": str(status),
+        "game_status": game and game["status"] and game["status"]["name"],
+        "game_detail": game and game["status"] and game["status"]["detail"],
+        "score": game and {"home": game["home"], "away": game["away"]},
+        "events": dict(sorted(counts.items())),
+        "events_total": len(events),
+        "plays": len(plays),
+        "upstream": stats.to_json(),
+        "upstream_requests": sum(s.requests for s in stats.by_kind.values()),
+        "upstream_bytes": sum(s.bytes for s in stats.by_kind.values()),
+        "wall_seconds": round(time.monotonic() - started, 2),
+    }

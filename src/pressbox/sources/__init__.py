@@ -1,0 +1,1 @@
+"""Upstream clients (ESPN, Kalshi): budgeted, retried, translated into Pressbox errors."""

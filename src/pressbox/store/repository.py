@@ -1,0 +1,337 @@
+"""Reading and writing games, streams and event logs. Every write commits before it returns.
+
+Appending events is idempotent: an event whose key the game's log already holds is dropped, so a
+retried fetch or a second runner can never duplicate one, and `seq` stays gap-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from pressbox.clock import format_time
+from pressbox.domain.events import Event, EventType, StoredEvent
+from pressbox.domain.lifecycle import StreamStatus, check_transition
+from pressbox.errors import StoreError
+from pressbox.store.tables import events, games, streams
+
+
+@dataclass(frozen=True)
+class TeamInfo:
+    """One side of a game."""
+
+    id: str
+    name: str = ""
+    abbreviation: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name, "abbreviation": self.abbreviation}
+
+
+@dataclass(frozen=True)
+class GameInfo:
+    """What the streamer learns of a game before it starts."""
+
+    id: str
+    sport: str
+    league: str
+    name: str
+    short_name: str
+    start_time: datetime | None
+    home: TeamInfo
+    away: TeamInfo
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """A stream row: the persisted lifecycle of one game's streamer."""
+
+    game_id: str
+    status: StreamStatus
+    scheduled_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    failure_reason: str | None
+    retry_count: int
+    owner: str | None
+    health: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": str(self.status),
+            "scheduled_at": format_time(self.scheduled_at),
+            "started_at": self.started_at and format_time(self.started_at),
+            "ended_at": self.ended_at and format_time(self.ended_at),
+            "failure_reason": self.failure_reason,
+            "retry_count": self.retry_count,
+            "owner": self.owner,
+            "degraded": sorted(self.health),
+        }
+
+
+MAX_REASON = 512
+
+
+class Store:
+    """The one door to the database; translates SQLAlchemy errors into StoreError."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str) -> Store:
+        """A store on `url` (e.g. `sqlite+aiosqlite:///pressbox.db`); run migrations first."""
+        engine = create_async_engine(url)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc}") from exc
+
+    async def upsert_game(self, game: GameInfo, now: datetime, *, replace: bool = True) -> None:
+        """Insert the game, or (with `replace`) refresh its names, teams and start time."""
+        values = {
+            "sport": game.sport,
+            "league": game.league,
+            "name": game.name,
+            "short_name": game.short_name,
+            "start_time": game.start_time,
+            "home": game.home.to_json(),
+            "away": game.away.to_json(),
+            "updated_at": now,
+        }
+        async with self._tx() as conn:
+            found = await conn.scalar(select(games.c.id).where(games.c.id == game.id))
+            if found is None:
+                await conn.execute(insert(games).values(id=game.id, last_seq=0, **values))
+            elif replace:
+                await conn.execute(update(games).where(games.c.id == game.id).values(**values))
+
+    async def game(self, game_id: str) -> dict[str, Any] | None:
+        """The game summary of docs/protocol.md, or None."""
+        async with self._tx() as conn:
+            query = _summary_query().where(games.c.id == game_id)
+            row = (await conn.execute(query)).mappings().first()
+        return _summary(row) if row else None
+
+    async def games(self) -> list[dict[str, Any]]:
+        """Every game's summary, live first, then upcoming, then finished."""
+        async with self._tx() as conn:
+            rows = (await conn.execute(_summary_query())).mappings().all()
+        summaries = [_summary(row) for row in rows]
+        return sorted(summaries, key=_list_order)
+
+    async def append(self, game_id: str, new: Sequence[Event]) -> list[StoredEvent]:
+        """Append events not yet in the log, with consecutive seqs; returns those appended."""
+        if not new:
+            return []
+        async with self._tx() as conn:
+            last = await conn.scalar(
+                select(games.c.last_seq).where(games.c.id == game_id).with_for_update()
+            )
+            if last is None:
+                raise StoreError(f"unknown game {game_id}")
+            keys = [e.key for e in new]
+            known = set(
+                await conn.scalars(
+                    select(events.c.key).where(events.c.game_id == game_id, events.c.key.in_(keys))
+                )
+            )
+            stored: list[StoredEvent] = []
+            for item in new:
+                if item.key in known:
+                    continue
+                known.add(item.key)
+                stored.append(
+                    StoredEvent(last + len(stored) + 1, item.type, item.key, item.at, item.data)
+                )
+            if stored:
+                await conn.execute(insert(events), [_event_row(game_id, e) for e in stored])
+                await conn.execute(
+                    update(games)
+                    .where(games.c.id == game_id)
+                    .values(last_seq=stored[-1].seq, **_summary_changes(stored))
+                )
+        return stored
+
+    async def events_since(self, game_id: str, after: int, limit: int = 5000) -> list[StoredEvent]:
+        """The game's events with seq > after, in order, at most `limit`."""
+        query = (
+            select(events)
+            .where(events.c.game_id == game_id, events.c.seq > after)
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            StoredEvent(r["seq"], EventType(r["type"]), r["key"], r["at"], r["data"]) for r in rows
+        ]
+
+    async def ensure_stream(
+        self, game_id: str, scheduled_at: datetime, now: datetime
+    ) -> StreamRecord:
+        """The game's one stream, created Scheduled if it has none."""
+        async with self._tx() as conn:
+            found = await conn.scalar(select(streams.c.id).where(streams.c.game_id == game_id))
+            if found is None:
+                await conn.execute(
+                    insert(streams).values(
+                        game_id=game_id,
+                        status=str(StreamStatus.SCHEDULED),
+                        scheduled_at=scheduled_at,
+                        retry_count=0,
+                        updated_at=now,
+                    )
+                )
+        stream = await self.stream(game_id)
+        assert stream is not None
+        return stream
+
+    async def stream(self, game_id: str) -> StreamRecord | None:
+        """The game's stream row, or None."""
+        async with self._tx() as conn:
+            row = (await conn.execute(select(streams).where(streams.c.game_id == game_id))).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return StreamRecord(
+            m["game_id"],
+            StreamStatus(m["status"]),
+            m["scheduled_at"],
+            m["started_at"],
+            m["ended_at"],
+            m["failure_reason"],
+            m["retry_count"],
+            m["owner"],
+            m["health"] or {},
+        )
+
+    async def move_stream(
+        self, game_id: str, target: StreamStatus, now: datetime, reason: str | None = None
+    ) -> StreamRecord:
+        """Move a stream through its lifecycle (legal transitions only), stamping start and end."""
+        current = await self.stream(game_id)
+        if current is None:
+            raise StoreError(f"game {game_id} has no stream")
+        check_transition(current.status, target)
+        values: dict[str, Any] = {"status": str(target), "updated_at": now}
+        if target in (StreamStatus.AWAITING_START, StreamStatus.ACTIVE) and not current.started_at:
+            values["started_at"] = now
+        if target.is_final:
+            values["ended_at"] = now
+            values["started_at"] = current.started_at or now
+        if reason is not None:
+            values["failure_reason"] = reason[:MAX_REASON]
+        async with self._tx() as conn:
+            await conn.execute(update(streams).where(streams.c.game_id == game_id).values(**values))
+        moved = await self.stream(game_id)
+        assert moved is not None
+        return moved
+
+    async def set_stream_health(self, game_id: str, health: dict[str, str], now: datetime) -> None:
+        """Record which documents are failing (document -> last error); {} when all are well."""
+        async with self._tx() as conn:
+            await conn.execute(
+                update(streams)
+                .where(streams.c.game_id == game_id)
+                .values(health=health, updated_at=now)
+            )
+
+    async def set_stream_owner(self, game_id: str, owner: str | None, now: datetime) -> None:
+        """Record which process runs the stream."""
+        async with self._tx() as conn:
+            await conn.execute(
+                update(streams)
+                .where(streams.c.game_id == game_id)
+                .values(owner=owner, updated_at=now)
+            )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _event_row(game_id: str, e: StoredEvent) -> dict[str, Any]:
+    return {
+        "game_id": game_id,
+        "seq": e.seq,
+        "type": str(e.type),
+        "key": e.key,
+        "at": e.at,
+        "data": e.data,
+    }
+
+
+def _summary_changes(stored: Sequence[StoredEvent]) -> dict[str, Any]:
+    changes: dict[str, Any] = {"updated_at": stored[-1].at}
+    for e in stored:
+        if e.type is EventType.STATUS:
+            changes["status"] = e.data
+        elif e.type is EventType.SCORE:
+            changes["home_score"] = e.data["home"]
+            changes["away_score"] = e.data["away"]
+    return changes
+
+
+def _summary_query() -> Any:
+    return select(
+        games,
+        streams.c.status.label("stream_status"),
+        streams.c.started_at.label("stream_started_at"),
+        streams.c.ended_at.label("stream_ended_at"),
+        streams.c.failure_reason.label("stream_failure_reason"),
+    ).select_from(games.outerjoin(streams, streams.c.game_id == games.c.id))
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    stream = None
+    if row["stream_status"] is not None:
+        stream = {
+            "status": row["stream_status"],
+            "started_at": row["stream_started_at"] and format_time(row["stream_started_at"]),
+            "ended_at": row["stream_ended_at"] and format_time(row["stream_ended_at"]),
+            "failure_reason": row["stream_failure_reason"],
+        }
+    return {
+        "id": row["id"],
+        "sport": row["sport"],
+        "league": row["league"],
+        "name": row["name"],
+        "short_name": row["short_name"],
+        "start_time": row["start_time"] and format_time(row["start_time"]),
+        "status": row["status"],
+        "home": {**row["home"], "score": row["home_score"]},
+        "away": {**row["away"], "score": row["away_score"]},
+        "stream": stream,
+        "seq": row["last_seq"],
+    }
+
+
+_STATE_ORDER = {"in": 0, "pre": 1, "post": 2}
+
+
+def _list_order(game: dict[str, Any]) -> tuple[int, str]:
+    state = (game["status"] or {}).get("state", "pre")
+    return (_STATE_ORDER.get(state, 1), game["start_time"] or "")

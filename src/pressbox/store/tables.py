@@ -1,0 +1,98 @@
+"""Table definitions (SQLAlchemy 2 Core). Alembic migrations in `migrations/` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, also on SQLite (which stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+TZ = UTCDateTime()
+
+games = Table(
+    "games",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("sport", String(32), nullable=False),
+    Column("league", String(64), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("short_name", String(64), nullable=False, default=""),
+    Column("start_time", TZ, nullable=True),
+    Column("home", JSON, nullable=False),
+    Column("away", JSON, nullable=False),
+    Column("status", JSON, nullable=True),
+    Column("home_score", Integer, nullable=True),
+    Column("away_score", Integer, nullable=True),
+    Column("last_seq", Integer, nullable=False, default=0),
+    Column("updated_at", TZ, nullable=True),
+)
+
+streams = Table(
+    "streams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("game_id", String(32), ForeignKey("games.id"), nullable=False, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("scheduled_at", TZ, nullable=False),
+    Column("started_at", TZ, nullable=True),
+    Column("ended_at", TZ, nullable=True),
+    Column("failure_reason", String(512), nullable=True),
+    Column("retry_count", Integer, nullable=False, default=0),
+    Column("owner", String(128), nullable=True),
+    Column("health", JSON, nullable=True),
+    Column("updated_at", TZ, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("game_id", String(32), ForeignKey("games.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("type", String(32), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("at", TZ, nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("game_id", "key", name="uq_events_game_id_key"),
+)

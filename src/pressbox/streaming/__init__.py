@@ -1,0 +1,1 @@
+"""Streaming: the streamer (one per game) and, later, the scheduler and runners."""

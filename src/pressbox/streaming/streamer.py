@@ -1,0 +1,251 @@
+"""The streamer: one supervisor per game. It polls, tracks, commits, then publishes.
+
+A status loop follows the game (slowly before it, faster during it) and drives the persisted
+lifecycle; while the game is live one worker per document polls on that document's cadence. Every
+exit path (final, failure, cancellation, shutdown) cancels and awaits every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pressbox.bus import Bus
+from pressbox.clock import Clock
+from pressbox.domain.documents import Document, DocumentKind
+from pressbox.domain.events import Event
+from pressbox.domain.lifecycle import StreamStatus, status_for_phase
+from pressbox.domain.sports import Phase, SportProfile
+from pressbox.domain.tracker import Tracker
+from pressbox.errors import PressboxError, UpstreamError
+from pressbox.sources.espn import EspnClient
+from pressbox.sources.retry import Backoff
+from pressbox.store import Store
+from pressbox.streaming.discovery import GameDocuments, discover, rediscover
+
+log = logging.getLogger(__name__)
+
+COLLECTIONS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES, DocumentKind.DRIVES})
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """Safety limits: consecutive failed status polls, and the longest a stream may run."""
+
+    failure_budget: int = 20
+    max_duration: timedelta = timedelta(hours=8)
+
+
+class StreamFailed(PressboxError):
+    """Ends a stream as Failed with a reason that is persisted."""
+
+
+class Streamer:
+    """Follows one game from its stream row to Completed or Failed."""
+
+    def __init__(
+        self,
+        game_id: str,
+        profile: SportProfile,
+        espn: EspnClient,
+        store: Store,
+        bus: Bus,
+        clock: Clock,
+        limits: StreamLimits | None = None,
+    ) -> None:
+        self.game_id = game_id
+        self.profile = profile
+        self.espn = espn
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.limits = limits or StreamLimits()
+        self.tracker = Tracker()
+        self.status = StreamStatus.SCHEDULED
+        self._health: dict[str, str] = {}
+        self._commit_lock = asyncio.Lock()
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def run(self) -> StreamStatus:
+        """Run the stream to its end; returns the final status (Completed or Failed)."""
+        stream = await self.store.stream(self.game_id)
+        if stream is None:
+            raise PressboxError(f"game {self.game_id} has no stream")
+        self.status = stream.status
+        if self.status.is_final:
+            return self.status
+        self.tracker.restore(await self.store.events_since(self.game_id, 0, limit=1_000_000))
+        try:
+            documents = await self._discover()
+            await self._follow(documents)
+        except StreamFailed as exc:
+            await self._move(StreamStatus.FAILED, reason=str(exc))
+        finally:
+            await self._stop_workers()
+        return self.status
+
+    async def _discover(self) -> GameDocuments:
+        backoff, failures = Backoff(initial=2.0, cap=60.0), 0
+        while True:
+            self._check_duration()
+            try:
+                game, documents = await discover(
+                    self.espn, self.profile.sport, self.profile.league, self.game_id
+                )
+            except UpstreamError as exc:
+                failures += 1
+                await self._degrade("discovery", exc, failures)
+                await self.clock.sleep(backoff.next_delay(exc))
+                continue
+            await self.store.upsert_game(game, self.clock.now())
+            await self._recover("discovery")
+            if self.status is StreamStatus.SCHEDULED:
+                await self._move(StreamStatus.AWAITING_START)
+            return documents
+
+    async def _follow(self, documents: GameDocuments) -> None:
+        backoff, failures = Backoff(initial=2.0, cap=60.0), 0
+        while not self.status.is_final:
+            started = self.clock.now()
+            self._check_duration()
+            try:
+                status = await self.espn.document(DocumentKind.STATUS, documents.status)
+            except UpstreamError as exc:
+                failures += 1
+                await self._degrade("status", exc, failures)
+                await self.clock.sleep(backoff.next_delay(exc))
+                continue
+            failures = 0
+            backoff.reset()
+            await self._recover("status")
+            changes = self.tracker.apply(status)
+            await self._commit(changes)
+            if changes and not self._links_complete(documents):
+                documents = await self._rediscover(documents)
+            await self._on_phase(documents)
+            await self._sleep_rest(started, self._status_cadence())
+
+    async def _on_phase(self, documents: GameDocuments) -> None:
+        phase = self.tracker.phase or Phase.UNKNOWN
+        target = status_for_phase(self.status, phase)
+        if target is StreamStatus.COMPLETED:
+            await self._stop_workers()
+            await self._reconcile(documents)
+        elif target is StreamStatus.ACTIVE and not self._workers:
+            self._start_workers(documents)
+        await self._move(target)
+
+    def _links_complete(self, documents: GameDocuments) -> bool:
+        return set(self.profile.cadences) <= set(documents.refs)
+
+    async def _rediscover(self, documents: GameDocuments) -> GameDocuments:
+        """Pick up links the competition document did not have before; start their workers."""
+        try:
+            fresh = await rediscover(
+                self.espn, self.profile.sport, self.profile.league, self.game_id
+            )
+        except UpstreamError as exc:
+            log.info("game %s: competition re-read failed: %s", self.game_id, exc)
+            return documents
+        if self._workers:
+            added = {k: v for k, v in fresh.refs.items() if k not in documents.refs}
+            self._start_workers(GameDocuments(fresh.status, added))
+        return fresh
+
+    def _status_cadence(self) -> float:
+        if self.status is StreamStatus.ACTIVE:
+            return self.profile.status_cadence_live
+        return self.profile.status_cadence_pregame
+
+    def _start_workers(self, documents: GameDocuments) -> None:
+        for kind, url in documents.refs.items():
+            if kind in self.profile.cadences:
+                task = asyncio.create_task(self._poll(kind, url), name=f"{self.game_id}:{kind}")
+                self._workers.append(task)
+
+    async def _stop_workers(self) -> None:
+        workers, self._workers = self._workers, []
+        for task in workers:
+            task.cancel()
+        results = await asyncio.gather(*workers, return_exceptions=True)
+        for task, result in zip(workers, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("worker %s ended with an error", task.get_name(), exc_info=result)
+
+    async def _poll(self, kind: DocumentKind, url: str) -> None:
+        """One document's worker: poll on its cadence, back off on failure, never raise."""
+        cadence = self.profile.cadence(kind)
+        backoff = Backoff(initial=cadence, cap=max(60.0, 4 * cadence))
+        while True:
+            started = self.clock.now()
+            try:
+                await self._fetch_and_commit(kind, url)
+            except UpstreamError as exc:
+                await self._degrade(str(kind), exc)
+                await self.clock.sleep(backoff.next_delay(exc))
+                continue
+            backoff.reset()
+            await self._recover(str(kind))
+            await self._sleep_rest(started, cadence)
+
+    async def _fetch_and_commit(self, kind: DocumentKind, url: str) -> None:
+        document = await self._fetch(kind, url)
+        events = self.tracker.apply(document)
+        if not events:
+            self.espn.http.stats.by_kind[str(kind)].unchanged += 1
+        await self._commit(events)
+
+    async def _fetch(self, kind: DocumentKind, url: str) -> Document:
+        if kind in COLLECTIONS:
+            return await self.espn.collection(kind, url)
+        return await self.espn.document(kind, url)
+
+    async def _reconcile(self, documents: GameDocuments) -> None:
+        """After the final whistle, read every document once more so nothing late is lost."""
+        for kind, url in documents.refs.items():
+            try:
+                await self._fetch_and_commit(kind, url)
+            except UpstreamError as exc:
+                log.warning("final read of %s for game %s failed: %s", kind, self.game_id, exc)
+
+    async def _commit(self, events: Sequence[Event]) -> None:
+        """Commit first, then publish what was committed."""
+        if not events:
+            return
+        async with self._commit_lock:
+            stored = await self.store.append(self.game_id, events)
+            await self.bus.publish(self.game_id, stored)
+
+    async def _move(self, target: StreamStatus, reason: str | None = None) -> None:
+        if target is self.status:
+            return
+        record = await self.store.move_stream(self.game_id, target, self.clock.now(), reason)
+        log.info("game %s stream %s -> %s %s", self.game_id, self.status, target, reason or "")
+        self.status = record.status
+
+    def _check_duration(self) -> None:
+        if not hasattr(self, "_began"):
+            self._began = self.clock.now()
+        if self.clock.now() - self._began > self.limits.max_duration:
+            raise StreamFailed(f"stream ran longer than the limit of {self.limits.max_duration}")
+
+    async def _degrade(self, what: str, exc: UpstreamError, failures: int = 0) -> None:
+        log.warning("game %s: %s failed (%d in a row): %s", self.game_id, what, failures, exc)
+        if self._health.get(what) != str(exc):
+            self._health[what] = str(exc)[:200]
+            await self.store.set_stream_health(self.game_id, dict(self._health), self.clock.now())
+        if failures >= self.limits.failure_budget:
+            raise StreamFailed(f"{what} failed {failures} times in a row; last error: {exc}")
+
+    async def _recover(self, what: str) -> None:
+        if self._health.pop(what, None) is not None:
+            await self.store.set_stream_health(self.game_id, dict(self._health), self.clock.now())
+
+    async def _sleep_rest(self, started: object, cadence: float) -> None:
+        """Sleep what is left of `cadence` after the work since `started`."""
+        assert hasattr(started, "tzinfo")
+        elapsed = (self.clock.now() - started).total_seconds()  # type: ignore[operator]
+        await self.clock.sleep(max(0.0, cadence - elapsed))
