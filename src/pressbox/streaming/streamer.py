@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pressbox.bus import Bus
 from pressbox.clock import Clock
@@ -68,6 +68,7 @@ class Streamer:
         self._health: dict[str, str] = {}
         self._commit_lock = asyncio.Lock()
         self._workers: list[asyncio.Task[None]] = []
+        self._began = clock.now()
 
     async def run(self) -> StreamStatus:
         """Run the stream to its end; returns the final status (Completed or Failed)."""
@@ -75,6 +76,7 @@ class Streamer:
         if stream is None:
             raise PressboxError(f"game {self.game_id} has no stream")
         self.status = stream.status
+        self._began = stream.started_at or self.clock.now()
         if self.status.is_final:
             return self.status
         self.tracker.restore(await self.store.events_since(self.game_id, 0, limit=1_000_000))
@@ -227,8 +229,6 @@ class Streamer:
         self.status = record.status
 
     def _check_duration(self) -> None:
-        if not hasattr(self, "_began"):
-            self._began = self.clock.now()
         if self.clock.now() - self._began > self.limits.max_duration:
             raise StreamFailed(f"stream ran longer than the limit of {self.limits.max_duration}")
 
@@ -244,8 +244,7 @@ class Streamer:
         if self._health.pop(what, None) is not None:
             await self.store.set_stream_health(self.game_id, dict(self._health), self.clock.now())
 
-    async def _sleep_rest(self, started: object, cadence: float) -> None:
+    async def _sleep_rest(self, started: datetime, cadence: float) -> None:
         """Sleep what is left of `cadence` after the work since `started`."""
-        assert hasattr(started, "tzinfo")
-        elapsed = (self.clock.now() - started).total_seconds()  # type: ignore[operator]
+        elapsed = (self.clock.now() - started).total_seconds()
         await self.clock.sleep(max(0.0, cadence - elapsed))
