@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+
+import { applyEvents, chartSeries, fromSnapshot, regulationSeconds } from './state';
+import { event, play, probability, snapshot, status } from './test/fixtures';
+
+describe('fromSnapshot', () => {
+  it('takes the snapshot as the state at its seq', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(2), play(1)] }));
+    expect(state.seq).toBe(10);
+    expect(state.plays.map((p) => p.id)).toEqual(['p1', 'p2']);
+    expect(state.probabilities).toHaveLength(1);
+    expect(state.game.home.score).toBe(7);
+  });
+});
+
+describe('applyEvents', () => {
+  it('applies a batch in seq order after the snapshot', () => {
+    const state = fromSnapshot(snapshot());
+    const result = applyEvents(state, [
+      event(12, 'score', { home: 14, away: 7 }),
+      event(11, 'play_added', play(3, { scoring: true, score_value: 7, home_score: 14, away_score: 7 })),
+      event(13, 'status', status({ short_detail: '8:00 - 2nd', display_clock: '8:00' })),
+      event(14, 'probability', probability(3, 0.71, '2025-08-23T16:30:00Z')),
+    ]);
+    expect(result.kind).toBe('ok');
+    expect(result.applied).toBe(4);
+    expect(result.state.seq).toBe(14);
+    expect(result.state.game.seq).toBe(14);
+    expect(result.state.game.home.score).toBe(14);
+    expect(result.state.game.away.score).toBe(7);
+    expect(result.state.game.status?.short_detail).toBe('8:00 - 2nd');
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p3']);
+    expect(result.state.plays[2]?.scoring).toBe(true);
+    expect(result.state.probabilities.map((p) => p.home)).toEqual([0.5, 0.71]);
+  });
+
+  it('does not mutate the previous state', () => {
+    const state = fromSnapshot(snapshot());
+    const plays = state.plays;
+    const result = applyEvents(state, [event(11, 'play_added', play(3)), event(12, 'score', { home: 10, away: 7 })]);
+    expect(result.state).not.toBe(state);
+    expect(state.plays).toBe(plays);
+    expect(state.plays).toHaveLength(2);
+    expect(state.game.home.score).toBe(7);
+    expect(state.seq).toBe(10);
+  });
+
+  it('ignores events with seq <= last applied (duplicates)', () => {
+    const state = fromSnapshot(snapshot());
+    const first = applyEvents(state, [event(11, 'play_added', play(3))]).state;
+    const again = applyEvents(first, [
+      event(9, 'score', { home: 0, away: 0 }),
+      event(10, 'play_added', play(99)),
+      event(11, 'play_added', play(3, { text: 'should not apply' })),
+    ]);
+    expect(again.kind).toBe('ok');
+    expect(again.applied).toBe(0);
+    expect(again.state).toBe(first); // nothing changed: same reference, no re-render
+    expect(again.state.plays.map((p) => p.text)).toEqual(['Play 1', 'Play 2', 'Play 3']);
+  });
+
+  it('skips the duplicated prefix of an overlapping batch and applies the rest', () => {
+    const state = applyEvents(fromSnapshot(snapshot()), [event(11, 'play_added', play(3))]).state;
+    const result = applyEvents(state, [event(11, 'play_added', play(3)), event(12, 'play_added', play(4))]);
+    expect(result.kind).toBe('ok');
+    expect(result.applied).toBe(1);
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p3', 'p4']);
+  });
+
+  it('replaces a corrected play in place', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(2), play(3)] }));
+    const result = applyEvents(state, [
+      event(11, 'play_corrected', { ...play(2, { text: 'Corrected text', scoring: true }), previous_text: 'Play 2' }),
+    ]);
+    expect(result.kind).toBe('ok');
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p3']);
+    expect(result.state.plays[1]?.text).toBe('Corrected text');
+    expect(result.state.plays[1]?.scoring).toBe(true);
+    expect(result.state.plays[1]).not.toHaveProperty('previous_text');
+    expect(result.state.corrected.has('p2')).toBe(true);
+    expect(state.corrected.has('p2')).toBe(false);
+  });
+
+  it('moves a corrected play whose sequence changed', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(2), play(3)] }));
+    const moved = { ...play(2), sequence: 5, previous_text: 'Play 2' };
+    const result = applyEvents(state, [event(11, 'play_corrected', moved)]);
+    expect(result.state.plays.map((p) => `${p.id}@${p.sequence}`)).toEqual(['p1@1', 'p3@3', 'p2@5']);
+  });
+
+  it('inserts a late play by sequence and replaces a re-sent play_added', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(3)] }));
+    const result = applyEvents(state, [
+      event(11, 'play_added', play(2)),
+      event(12, 'play_added', play(3, { text: 'Play 3 again' })),
+    ]);
+    expect(result.state.plays.map((p) => p.text)).toEqual(['Play 1', 'Play 2', 'Play 3 again']);
+  });
+
+  it('reports a gap when a batch starts after last + 1 and applies nothing past it', () => {
+    const state = fromSnapshot(snapshot());
+    const result = applyEvents(state, [event(12, 'play_added', play(3)), event(13, 'score', { home: 1, away: 2 })]);
+    expect(result).toMatchObject({ kind: 'gap', applied: 0, expected: 11, got: 12 });
+    expect(result.state.seq).toBe(10);
+    expect(result.state.plays).toHaveLength(2);
+  });
+
+  it('reports a gap inside a batch, keeping what came before it', () => {
+    const state = fromSnapshot(snapshot());
+    const result = applyEvents(state, [
+      event(11, 'play_added', play(3)),
+      event(13, 'play_added', play(5)),
+    ]);
+    expect(result).toMatchObject({ kind: 'gap', applied: 1, expected: 12, got: 13 });
+    expect(result.state.seq).toBe(11);
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p3']);
+  });
+
+  it('keeps situation and drives', () => {
+    const state = fromSnapshot(snapshot());
+    const situation = {
+      down: 3,
+      distance: 4,
+      yard_line: 35,
+      down_distance_text: '3rd & 4 at ISU 35',
+      possession_text: 'ISU 35',
+      possession_team_id: '2306',
+      is_red_zone: false,
+      home_timeouts: 3,
+      away_timeouts: 2,
+      last_play_id: 'p2',
+    };
+    const drive = {
+      id: 'd1',
+      team_id: '2306',
+      description: '5 plays, 40 yards',
+      result: null,
+      is_score: false,
+      start_text: 'KSU 25',
+      end_text: null,
+      plays: 5,
+    };
+    const result = applyEvents(state, [event(11, 'situation', situation), event(12, 'drive', drive)]);
+    expect(result.state.situation).toEqual(situation);
+    expect(result.state.drives.d1).toEqual(drive);
+    expect(state.drives).toEqual({});
+  });
+
+  it('keeps probabilities that share a sequence but belong to different plays', () => {
+    // Seen in the real NCAAF replay: ESPN gives several probabilities the same sequence.
+    const state = fromSnapshot(snapshot({ probabilities: [] }));
+    const a = { ...probability(7, 0.5, '2025-08-23T19:05:47Z'), play_id: 'a' };
+    const b = { ...probability(7, 0.6, '2025-08-23T19:05:47Z'), play_id: 'b' };
+    const result = applyEvents(state, [event(11, 'probability', a), event(12, 'probability', b)]);
+    expect(result.state.probabilities.map((p) => p.play_id)).toEqual(['a', 'b']);
+  });
+
+  it('replaces a probability of the same play and keeps them ordered', () => {
+    const state = fromSnapshot(
+      snapshot({
+        probabilities: [probability(1, 0.5, '2025-08-23T16:05:00Z'), probability(3, 0.6, '2025-08-23T16:07:00Z')],
+      }),
+    );
+    const result = applyEvents(state, [
+      event(11, 'probability', probability(3, 0.65, '2025-08-23T16:07:00Z')),
+      event(12, 'probability', probability(2, 0.55, '2025-08-23T16:06:00Z')),
+    ]);
+    expect(result.state.probabilities.map((p) => [p.sequence, p.home])).toEqual([
+      [1, 0.5],
+      [2, 0.55],
+      [3, 0.65],
+    ]);
+  });
+});
+
+describe('chartSeries', () => {
+  it('places points at game minutes elapsed, never going back', () => {
+    const at = (sequence: number, home: number, secondsLeft: number | null) => ({
+      ...probability(sequence, home, '2025-08-23T16:05:00Z'),
+      seconds_left: secondsLeft,
+    });
+    const series = chartSeries([at(1, 0.5, 3600), at(2, 0.6, 2700), at(3, 0.7, null), at(4, 0.4, 2760), at(5, 0.9, 0)]);
+    expect(series.x).toEqual([0, 15, 15, 15, 60]);
+    expect(series.y).toEqual([0.5, 0.6, 0.7, 0.4, 0.9]);
+  });
+
+  it('uses the regulation length of the sport', () => {
+    expect(regulationSeconds('basketball')).toBe(2880);
+    expect(regulationSeconds('football')).toBe(3600);
+    const series = chartSeries([{ ...probability(1, 0.5, 'x'), seconds_left: 1440 }], 2880);
+    expect(series.x).toEqual([24]);
+  });
+});

@@ -1,0 +1,207 @@
+// Pure game state: a snapshot plus the events applied after it. No DOM, no I/O.
+//
+// Every function returns a new state (inputs are never mutated), so a view can compare
+// references to know what changed.
+
+import type { Drive, GameEvent, GameSummary, Play, Probability, Situation, Snapshot } from './types';
+
+export interface GameView {
+  game: GameSummary;
+  /** Seq of the last event applied (the snapshot's seq right after a snapshot). */
+  seq: number;
+  situation: Situation | null;
+  /** Ascending by `sequence`; a corrected play replaces the earlier one in place. */
+  plays: readonly Play[];
+  /** Ascending by `sequence`. */
+  probabilities: readonly Probability[];
+  /** Last known state of each drive, by id. */
+  drives: Readonly<Record<string, Drive>>;
+  /** Ids of plays that were corrected at least once. */
+  corrected: ReadonlySet<string>;
+}
+
+export type ApplyResult =
+  | { kind: 'ok'; state: GameView; applied: number }
+  /** A batch skipped seqs: `state` holds what could be applied; resume after `state.seq`. */
+  | { kind: 'gap'; state: GameView; applied: number; expected: number; got: number };
+
+export function fromSnapshot(snapshot: Snapshot): GameView {
+  return {
+    game: snapshot.game,
+    seq: snapshot.seq,
+    situation: snapshot.situation,
+    plays: [...snapshot.plays].sort(bySequence),
+    probabilities: [...snapshot.probabilities].sort(bySequence),
+    drives: {},
+    corrected: new Set(),
+  };
+}
+
+/**
+ * Applies a batch in seq order. Events with `seq <= state.seq` are duplicates and ignored.
+ * If the next event is not `state.seq + 1`, application stops there and a gap is reported.
+ */
+export function applyEvents(state: GameView, events: readonly GameEvent[]): ApplyResult {
+  const ordered = [...events].sort((a, b) => a.seq - b.seq);
+  const draft = new Draft(state);
+  let applied = 0;
+  for (const event of ordered) {
+    if (event.seq <= draft.seq) continue;
+    if (event.seq !== draft.seq + 1) {
+      return { kind: 'gap', state: draft.finish(), applied, expected: draft.seq + 1, got: event.seq };
+    }
+    draft.apply(event);
+    applied += 1;
+  }
+  return { kind: 'ok', state: applied === 0 ? state : draft.finish(), applied };
+}
+
+function bySequence(a: { sequence: number }, b: { sequence: number }): number {
+  return a.sequence - b.sequence;
+}
+
+/** Index of the first element whose sequence is greater than `sequence` (upper bound). */
+function insertionIndex(items: readonly { sequence: number }[], sequence: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((items[mid] as { sequence: number }).sequence <= sequence) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Copy-on-write working copy of a GameView: each collection is copied at most once per batch,
+ * so a batch of n events costs O(n + size) rather than O(n * size).
+ */
+class Draft {
+  seq: number;
+  private game: GameSummary;
+  private situation: Situation | null;
+  private plays: Play[] | null = null;
+  private probabilities: Probability[] | null = null;
+  private drives: Record<string, Drive> | null = null;
+  private corrected: Set<string> | null = null;
+
+  constructor(private readonly base: GameView) {
+    this.seq = base.seq;
+    this.game = base.game;
+    this.situation = base.situation;
+  }
+
+  apply(event: GameEvent): void {
+    this.seq = event.seq;
+    switch (event.type) {
+      case 'status':
+        this.game = { ...this.game, status: event.data };
+        break;
+      case 'score':
+        this.game = {
+          ...this.game,
+          home: { ...this.game.home, score: event.data.home },
+          away: { ...this.game.away, score: event.data.away },
+        };
+        break;
+      case 'situation':
+        this.situation = event.data;
+        break;
+      case 'play_added':
+        this.upsertPlay(event.data);
+        break;
+      case 'play_corrected': {
+        const { previous_text: _previous, ...play } = event.data;
+        this.upsertPlay(play);
+        this.corrected ??= new Set(this.base.corrected);
+        this.corrected.add(play.id);
+        break;
+      }
+      case 'probability':
+        this.upsertProbability(event.data);
+        break;
+      case 'drive':
+        this.drives ??= { ...this.base.drives };
+        this.drives[event.data.id] = event.data;
+        break;
+      default:
+        // Unknown event types (a newer server) only advance seq.
+        break;
+    }
+  }
+
+  finish(): GameView {
+    return {
+      game: this.game.seq === this.seq ? this.game : { ...this.game, seq: this.seq },
+      seq: this.seq,
+      situation: this.situation,
+      plays: this.plays ?? this.base.plays,
+      probabilities: this.probabilities ?? this.base.probabilities,
+      drives: this.drives ?? this.base.drives,
+      corrected: this.corrected ?? this.base.corrected,
+    };
+  }
+
+  private upsertPlay(play: Play): void {
+    const plays = (this.plays ??= [...this.base.plays]);
+    const existing = plays.findIndex((p) => p.id === play.id);
+    if (existing >= 0 && (plays[existing] as Play).sequence === play.sequence) {
+      plays[existing] = play; // replaced in place
+      return;
+    }
+    if (existing >= 0) plays.splice(existing, 1);
+    plays.splice(insertionIndex(plays, play.sequence), 0, play);
+  }
+
+  private upsertProbability(probability: Probability): void {
+    const probabilities = (this.probabilities ??= [...this.base.probabilities]);
+    const key = probabilityKey(probability);
+    // A re-sent probability (same play) replaces the earlier one; search from the newest.
+    for (let i = probabilities.length - 1; i >= 0; i--) {
+      if (probabilityKey(probabilities[i] as Probability) === key) {
+        probabilities[i] = probability;
+        return;
+      }
+    }
+    const last = probabilities[probabilities.length - 1];
+    if (last === undefined || last.sequence <= probability.sequence) probabilities.push(probability);
+    else probabilities.splice(insertionIndex(probabilities, probability.sequence), 0, probability);
+  }
+}
+
+/**
+ * Identity of a probability: its play when known. ESPN's `sequence` is not unique (several
+ * probabilities can carry the same sequence), so it is only the fallback.
+ */
+export function probabilityKey(p: Probability): string {
+  return p.play_id !== null ? `play:${p.play_id}` : `seq:${p.sequence}`;
+}
+
+/** Points of the win-probability chart: x = unix seconds, y = home win probability (0..1). */
+export interface ChartSeries {
+  x: number[];
+  y: number[];
+}
+
+/** Regulation length of a game in seconds: the chart's x axis is game time elapsed. */
+export function regulationSeconds(sport: string): number {
+  return sport === 'basketball' ? 48 * 60 : 60 * 60;
+}
+
+/**
+ * Chart points: x = game minutes elapsed (from ESPN's `seconds_left`), y = home win probability.
+ * Game time, not wall time: ESPN publishes probability points in bursts, so their observation times
+ * bunch up, while `seconds_left` places each one where it happened in the game. x never goes back
+ * (overtime and points without `seconds_left` stay at the previous x).
+ */
+export function chartSeries(probabilities: readonly Probability[], regulation = 3600): ChartSeries {
+  const x: number[] = [];
+  const y: number[] = [];
+  let last = 0;
+  for (const p of probabilities) {
+    if (p.seconds_left !== null) last = Math.max(last, (regulation - p.seconds_left) / 60);
+    x.push(last);
+    y.push(p.home);
+  }
+  return { x, y };
+}

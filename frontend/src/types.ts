@@ -1,0 +1,152 @@
+// Wire types of the Pressbox protocol v1 (docs/protocol.md). Kept in one place so that a
+// protocol change shows up as a type error everywhere it matters.
+
+export type GameState = 'pre' | 'in' | 'post';
+
+export type Phase =
+  | 'pregame'
+  | 'live'
+  | 'break'
+  | 'halftime'
+  | 'delayed'
+  | 'final'
+  | 'postponed'
+  | 'canceled'
+  | 'unknown';
+
+export interface StatusData {
+  state: GameState;
+  name: string;
+  detail: string;
+  short_detail: string;
+  period: number;
+  clock: number;
+  display_clock: string;
+  completed: boolean;
+  phase: Phase;
+}
+
+export interface ScoreData {
+  home: number;
+  away: number;
+}
+
+export interface Situation {
+  down: number | null;
+  distance: number | null;
+  yard_line: number | null;
+  down_distance_text: string | null;
+  possession_text: string | null;
+  possession_team_id: string | null;
+  is_red_zone: boolean;
+  home_timeouts: number | null;
+  away_timeouts: number | null;
+  last_play_id: string | null;
+}
+
+export interface Play {
+  id: string;
+  sequence: number;
+  period: number;
+  clock: string;
+  text: string;
+  short_text: string | null;
+  type: string | null;
+  scoring: boolean;
+  score_value: number;
+  home_score: number;
+  away_score: number;
+  team_id: string | null;
+  drive_id: string | null;
+  wallclock: string | null;
+  modified: string | null;
+}
+
+export interface CorrectedPlay extends Play {
+  previous_text: string;
+}
+
+export interface Probability {
+  sequence: number;
+  play_id: string | null;
+  home: number;
+  away: number;
+  tie: number;
+  seconds_left: number | null;
+  time: string;
+}
+
+export interface Drive {
+  id: string;
+  team_id: string | null;
+  description: string | null;
+  result: string | null;
+  is_score: boolean;
+  start_text: string | null;
+  end_text: string | null;
+  plays: number;
+}
+
+interface EventBase<T extends string, D> {
+  seq: number;
+  type: T;
+  at: string;
+  data: D;
+}
+
+export type GameEvent =
+  | EventBase<'status', StatusData>
+  | EventBase<'score', ScoreData>
+  | EventBase<'situation', Situation>
+  | EventBase<'play_added', Play>
+  | EventBase<'play_corrected', CorrectedPlay>
+  | EventBase<'probability', Probability>
+  | EventBase<'drive', Drive>;
+
+export interface TeamSummary {
+  id: string;
+  name: string;
+  abbreviation: string;
+  score: number | null;
+}
+
+export interface StreamInfo {
+  status: string;
+  started_at: string | null;
+  ended_at: string | null;
+  failure_reason: string | null;
+}
+
+export interface GameSummary {
+  id: string;
+  sport: string;
+  league: string;
+  name: string;
+  short_name: string;
+  start_time: string | null;
+  status: StatusData | null;
+  home: TeamSummary;
+  away: TeamSummary;
+  stream: StreamInfo | null;
+  seq: number;
+}
+
+export interface Snapshot {
+  game: GameSummary;
+  seq: number;
+  situation: Situation | null;
+  plays: Play[];
+  probabilities: Probability[];
+}
+
+export interface LiveGamesResponse {
+  games: GameSummary[];
+}
+
+// WebSocket, server to client.
+export type ServerMessage =
+  | { type: 'snapshot'; v: number; seq: number; snapshot: Snapshot }
+  | { type: 'events'; v: number; events: GameEvent[] }
+  | { type: 'status'; v: number; stream: string; espn: 'live' | 'degraded' | string }
+  | { type: 'heartbeat'; v: number; at: string }
+  | { type: 'error'; v: number; code: string; message: string };
