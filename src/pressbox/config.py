@@ -6,10 +6,11 @@ malformed settings fail at start with a message that names the variable.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from pressbox.domain.documents import DocumentKind
 from pressbox.domain.sports import PROFILES, SportProfile
@@ -99,8 +100,18 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(
-            f"PRESSBOX_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from exc
+    except SettingsError as exc:
+        # A JSON setting that is not JSON fails before validation; pydantic names only the field.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"PRESSBOX_{field[1].upper()}" if field else "a PRESSBOX_ variable"
+        raise ConfigError(
+            f"invalid settings: {name}: not valid JSON ({exc.__cause__ or exc})"
+        ) from exc
+
+
+def _problem(loc: tuple[int | str, ...], msg: str) -> str:
+    """`PRESSBOX_CADENCES (nfl.odds): ...`: the variable, then where inside its value."""
+    inside = ".".join(str(part) for part in loc[1:] if part != "[key]")
+    return f"PRESSBOX_{str(loc[0]).upper()}{f' ({inside})' if inside else ''}: {msg}"

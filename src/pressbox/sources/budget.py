@@ -6,6 +6,9 @@ import asyncio
 
 from pressbox.clock import Clock
 
+#: A clock tells time in whole microseconds (datetime): a shorter wait may not move it at all.
+RESOLUTION = 1e-6
+
 
 class RequestBudget:
     """Allows `rate` requests per second of clock time on average, `burst` at once.
@@ -35,7 +38,9 @@ class RequestBudget:
         async with self._lock:
             self._refill()
             while self._tokens < 1.0:
-                wait = (1.0 - self._tokens) / self.rate
+                # Never wait less than the clock can measure, or a deficit smaller than one
+                # microsecond's worth of tokens would spin here forever on a clock that rounds.
+                wait = max((1.0 - self._tokens) / self.rate, RESOLUTION)
                 self.waited += wait
                 await self._clock.sleep(wait)
                 self._refill()

@@ -20,7 +20,7 @@ from pressbox.domain.events import Event
 from pressbox.domain.lifecycle import StreamStatus, status_for_phase
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
-from pressbox.errors import PressboxError, UpstreamError
+from pressbox.errors import PressboxError, StoreError, UpstreamError
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
@@ -115,6 +115,8 @@ class Streamer:
             self._check_duration()
             try:
                 status = await self.espn.document(DocumentKind.STATUS, documents.status)
+                # Reading the body can fail too (UpstreamDataError): a failed poll, not a crash.
+                changes = self.tracker.apply(status)
             except UpstreamError as exc:
                 failures += 1
                 await self._degrade("status", exc, failures)
@@ -123,7 +125,6 @@ class Streamer:
             failures = 0
             backoff.reset()
             await self._recover("status")
-            changes = self.tracker.apply(status)
             await self._commit(changes)
             if changes and not self._links_complete(documents):
                 documents = await self._rediscover(documents)
@@ -136,6 +137,9 @@ class Streamer:
         if target is StreamStatus.COMPLETED:
             await self._stop_workers()
             await self._reconcile(documents)
+            if self._health:  # a finished stream has nothing left to be degraded about
+                self._health.clear()
+                await self.store.set_stream_health(self.game_id, {}, self.clock.now())
         elif target is StreamStatus.ACTIVE and not self._workers:
             self._start_workers(documents)
         await self._move(target)
@@ -185,7 +189,7 @@ class Streamer:
             started = self.clock.now()
             try:
                 await self._fetch_and_commit(kind, url)
-            except UpstreamError as exc:
+            except (UpstreamError, StoreError) as exc:
                 await self._degrade(str(kind), exc)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
@@ -232,10 +236,11 @@ class Streamer:
         if self.clock.now() - self._began > self.limits.max_duration:
             raise StreamFailed(f"stream ran longer than the limit of {self.limits.max_duration}")
 
-    async def _degrade(self, what: str, exc: UpstreamError, failures: int = 0) -> None:
+    async def _degrade(self, what: str, exc: PressboxError, failures: int = 0) -> None:
         log.warning("game %s: %s failed (%d in a row): %s", self.game_id, what, failures, exc)
-        if self._health.get(what) != str(exc):
-            self._health[what] = str(exc)[:200]
+        message = str(exc)[:200]
+        if self._health.get(what) != message:
+            self._health[what] = message
             await self.store.set_stream_health(self.game_id, dict(self._health), self.clock.now())
         if failures >= self.limits.failure_budget:
             raise StreamFailed(f"{what} failed {failures} times in a row; last error: {exc}")

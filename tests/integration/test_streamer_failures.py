@@ -1,0 +1,276 @@
+"""The streamer's failure paths against a fake ESPN (httpx.MockTransport) serving real bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pressbox.bus import MemoryBus
+from pressbox.clock import ScaledClock
+from pressbox.domain.documents import DocumentKind
+from pressbox.domain.events import EventType
+from pressbox.domain.lifecycle import StreamStatus
+from pressbox.domain.sports import SEED_FOOTBALL_CADENCES, SportProfile
+from pressbox.replay import Recording, load_recording
+from pressbox.sources.budget import RequestBudget
+from pressbox.sources.espn import EspnClient
+from pressbox.sources.http import HttpClient
+from pressbox.store import GameInfo, Store, StreamRecord, TeamInfo
+from pressbox.store.migrate import upgrade
+from pressbox.streaming.streamer import Streamer, StreamLimits
+
+GAME = "401756846"
+EVENT = f"/v2/sports/football/leagues/college-football/events/{GAME}"
+COMPETITION = f"{EVENT}/competitions/{GAME}"
+SPEED = 1000
+#: The seed cadences without drives, whose 736 KB body would only slow these tests down.
+PROFILE = SportProfile(
+    "football",
+    "college-football",
+    cadences={k: v for k, v in SEED_FOOTBALL_CADENCES.items() if k is not DocumentKind.DRIVES},
+)
+WORKERS = {f"{GAME}:{kind}" for kind in PROFILE.cadences}
+
+
+class FakeEspn:
+    """ESPN's core API for one game: recorded bodies, and whatever failure a test sets."""
+
+    def __init__(self, recording: Recording) -> None:
+        def bodies(path: str) -> list[bytes]:
+            return [r.body for r in recording.history(path)]
+
+        status = bodies(f"{COMPETITION}/status")
+        names = [json.loads(body)["type"]["name"] for body in status]
+        self.live = [b for b, n in zip(status, names, strict=True) if n == "STATUS_IN_PROGRESS"]
+        self.final = status[names.index("STATUS_FINAL")]
+        #: Status bodies served in turn, round and round (one body: the game stands still).
+        self.status = self.live[:1]
+        self.competitions = bodies(COMPETITION)  # [0] lacks `probabilities` and `leaders` links
+        self.competition = self.competitions[1]
+        self.bodies = {
+            "event": bodies(EVENT)[0],
+            **{doc: bodies(f"{COMPETITION}/{doc}")[0] for doc in ("situation", "plays")},
+            "probabilities": bodies(f"{COMPETITION}/probabilities")[0],
+            # The game's own leaders were not recorded; a team's have the same shape.
+            "leaders": bodies(f"{COMPETITION}/competitors/2306/leaders")[0],
+        }
+        self.failing: dict[str, httpx.Response] = {}
+        self.requests: Counter[str] = Counter()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        doc = {EVENT: "event", COMPETITION: "competition"}.get(path)
+        doc = doc or path.removeprefix(f"{COMPETITION}/")
+        self.requests[doc] += 1
+        if doc in self.failing:
+            return self.failing[doc]
+        if doc == "status":
+            return self.ok(self.status[(self.requests[doc] - 1) % len(self.status)])
+        body = self.competition if doc == "competition" else self.bodies.get(doc)
+        if body is None or request.url.params.get("page", "1") != "1":
+            return httpx.Response(404, json={"error": {"code": 404}})
+        return self.ok(body)
+
+    @staticmethod
+    def ok(body: bytes) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+
+@dataclass
+class Harness:
+    fake: FakeEspn
+    store: Store
+    espn: EspnClient
+    clock: ScaledClock
+    tasks: list[asyncio.Task[StreamStatus]] = field(default_factory=list)
+
+    def streamer(self, limits: StreamLimits | None = None) -> Streamer:
+        return Streamer(GAME, PROFILE, self.espn, self.store, MemoryBus(), self.clock, limits)
+
+    def start(self, limits: StreamLimits | None = None) -> asyncio.Task[StreamStatus]:
+        """Run a streamer in the background (cancelled at teardown if a test fails early)."""
+        task = asyncio.create_task(self.streamer(limits).run())
+        self.tasks.append(task)
+        return task
+
+    async def stream(self) -> StreamRecord:
+        record = await self.store.stream(GAME)
+        assert record is not None
+        return record
+
+    async def count(self, event_type: EventType) -> int:
+        return sum(e.type is event_type for e in await self.store.events_since(GAME, 0, 100_000))
+
+
+@pytest.fixture(scope="module")
+def recording(ncaaf_postman: Path) -> Recording:
+    return load_recording(ncaaf_postman)
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, recording: Recording) -> AsyncIterator[Harness]:
+    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
+    await asyncio.to_thread(upgrade, url)
+    store = Store.connect(url)
+    clock = ScaledClock(recording.start, speed=SPEED)
+    fake = FakeEspn(recording)
+    budget = RequestBudget(clock, rate=1e6, burst=1000)
+    transport = httpx.MockTransport(fake.handle)
+    http = HttpClient("http://espn.test", clock, budget, transport=transport)
+    now = clock.now()
+    blank = GameInfo(GAME, "football", "college-football", "", "", None, TeamInfo(""), TeamInfo(""))
+    await store.upsert_game(blank, now)
+    await store.ensure_stream(GAME, now, now)
+    harness = Harness(fake, store, EspnClient(http), clock)
+    try:
+        yield harness
+    finally:
+        for task in harness.tasks:
+            task.cancel()
+        await asyncio.gather(*harness.tasks, return_exceptions=True)
+        await http.aclose()
+        await store.close()
+    assert not workers_alive(), "a document worker outlived its streamer"
+
+
+def workers_alive() -> set[str]:
+    return {t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith(f"{GAME}:")}
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str, within: float = 5) -> None:
+    """Poll `check` until it holds; fail after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (httpx.Response(503, text="Service Unavailable"), "HTTP 503"),
+        (httpx.Response(403, text="Forbidden"), "HTTP 403"),  # not retryable: waits the cap
+        (httpx.Response(200, content=b'{"clock": 12'), "not JSON"),
+        (httpx.Response(200, json={"unexpected": True}), "unexpected shape"),
+    ],
+    ids=["unavailable", "refused", "torn-body", "wrong-shape"],
+)
+async def test_status_failing_past_the_budget_fails_the_stream(
+    harness: Harness, answer: httpx.Response, says: str
+) -> None:
+    harness.fake.failing["status"] = answer
+    result = await asyncio.wait_for(harness.streamer(StreamLimits(failure_budget=3)).run(), 10)
+
+    stream = await harness.stream()
+    assert result is stream.status is StreamStatus.FAILED
+    reason = stream.failure_reason or ""
+    assert reason.startswith("status failed 3 times in a row; last error: ") and says in reason
+    assert harness.fake.requests["status"] == 3  # not one request past the budget
+    assert stream.started_at is not None and stream.ended_at is not None
+    assert stream.started_at <= stream.ended_at
+    assert set(stream.health) == {"status"}  # degraded first, then failed
+    game = await harness.store.game(GAME)  # discovery still filled in the game
+    assert game is not None and game["home"]["name"] == "Kansas State Wildcats"
+
+
+async def test_a_game_that_never_ends_fails_after_the_maximum_duration(harness: Harness) -> None:
+    limits = StreamLimits(failure_budget=3, max_duration=timedelta(minutes=10))
+    result = await asyncio.wait_for(harness.streamer(limits).run(), 10)
+
+    stream = await harness.stream()
+    assert result is stream.status is StreamStatus.FAILED
+    assert stream.failure_reason == "stream ran longer than the limit of 0:10:00"
+    assert stream.started_at is not None and stream.ended_at is not None
+    # The limit counts from the streamer's start, discovery included. (No upper bound here: at
+    # 1000x, a loaded machine's 60 ms scheduling delay is a minute of clock time.)
+    assert stream.ended_at - stream.scheduled_at >= timedelta(minutes=10)
+    assert stream.health == {}
+    assert await harness.count(EventType.PLAY_ADDED) == 47  # it was live and streaming meanwhile
+
+
+async def test_cancellation_stops_every_worker_and_leaves_the_stream_to_resume(
+    harness: Harness,
+) -> None:
+    task = harness.start()
+
+    async def streaming() -> bool:
+        stream, plays = await harness.stream(), await harness.count(EventType.PLAY_ADDED)
+        return stream.status is StreamStatus.ACTIVE and workers_alive() == WORKERS and plays > 0
+
+    await wait_until(streaming, "the stream is Active with every worker")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert workers_alive() == set()
+    stream = await harness.stream()
+    assert stream.status is StreamStatus.ACTIVE  # a shutdown does not end a stream
+    assert stream.ended_at is None and stream.failure_reason is None
+
+    # A new streamer picks the stream up where it stood, without logging anything twice.
+    before = await harness.store.events_since(GAME, 0, 100_000)
+    harness.fake.status = [harness.fake.final]
+    assert await asyncio.wait_for(harness.streamer().run(), 10) is StreamStatus.COMPLETED
+    after = await harness.store.events_since(GAME, 0, 100_000)
+    assert after[: len(before)] == before
+    plays = [e.data["id"] for e in after if e.type is EventType.PLAY_ADDED]
+    assert len(plays) == len(set(plays)) == 47
+
+
+async def test_a_failing_document_degrades_but_never_fails_the_stream(harness: Harness) -> None:
+    harness.fake.failing["leaders"] = httpx.Response(404, json={"error": {"code": 404}})
+    task = harness.start(StreamLimits(failure_budget=3))
+
+    async def degraded() -> bool:
+        stream = await harness.stream()
+        # Far more leaders failures than the status failure budget allows.
+        return "leaders" in stream.health and harness.fake.requests["leaders"] >= 6
+
+    await wait_until(degraded, "leaders has failed six times")
+    stream = await harness.stream()
+    assert stream.status is StreamStatus.ACTIVE and set(stream.health) == {"leaders"}
+    assert "HTTP 404" in stream.health["leaders"]
+    assert f"{GAME}:leaders" in workers_alive()
+
+    harness.fake.status = [harness.fake.final]
+    assert await asyncio.wait_for(task, 10) is StreamStatus.COMPLETED
+    stream = await harness.stream()
+    assert stream.status is StreamStatus.COMPLETED and stream.failure_reason is None
+    assert await harness.count(EventType.PLAY_ADDED) == 47
+
+
+async def test_a_link_that_appears_later_starts_its_worker(harness: Harness) -> None:
+    fake = harness.fake
+    fake.competition = fake.competitions[0]  # no `probabilities` link yet
+    fake.status = fake.live  # the game moves on: every status poll is a change
+    task = harness.start()
+
+    async def playing_and_rereading() -> bool:
+        plays = await harness.count(EventType.PLAY_ADDED)
+        return plays > 0 and fake.requests["competition"] >= 4  # re-read on status changes
+
+    await wait_until(playing_and_rereading, "plays stream and the competition is re-read")
+    assert f"{GAME}:plays" in workers_alive()
+    assert f"{GAME}:probabilities" not in workers_alive()
+    assert fake.requests["probabilities"] == 0
+    assert await harness.count(EventType.PROBABILITY) == 0
+
+    fake.competition = fake.competitions[1]  # ESPN adds the link after kickoff
+
+    async def probabilities() -> bool:
+        return await harness.count(EventType.PROBABILITY) == 25
+
+    await wait_until(probabilities, "probability events arrive")
+    assert {f"{GAME}:probabilities", f"{GAME}:leaders"} <= workers_alive()
+
+    fake.status = [fake.final]
+    assert await asyncio.wait_for(task, 10) is StreamStatus.COMPLETED
+    assert (await harness.stream()).status is StreamStatus.COMPLETED
