@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +17,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import Settings, load_settings
+from pressbox.domain.sports import profile_for
 from pressbox.errors import PressboxError
 from pressbox.replay import Recording, load_recording
+from pressbox.replay.recorder import recording
 from pressbox.replay.server import create_replay_app
 from pressbox.replay.session import (
     prepare_streams,
@@ -50,12 +53,14 @@ RecordingArg = Annotated[
 SpeedOpt = Annotated[
     float | None,
     typer.Option(
-        min=0.1, max=10000, help="Replay speed, x real time [default: PRESSBOX_REPLAY_SPEED]."
+        min=0.1,
+        max=10000,
+        help="Replay speed, times real time (default: PRESSBOX_REPLAY_SPEED, 60).",
     ),
 ]
-HostOpt = Annotated[str | None, typer.Option(help="Listen address [default: PRESSBOX_HOST].")]
+HostOpt = Annotated[str | None, typer.Option(help="Listen address (default: PRESSBOX_HOST).")]
 PortOpt = Annotated[
-    int | None, typer.Option(min=0, max=65535, help="Listen port [default: PRESSBOX_PORT].")
+    int | None, typer.Option(min=0, max=65535, help="Listen port (default: PRESSBOX_PORT).")
 ]
 
 
@@ -160,6 +165,61 @@ def replay_command(
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     if any(report["stream_status"] != "Completed" for report in reports):
         raise typer.Exit(1)
+
+
+@app.command()
+def record(
+    league: Annotated[str, typer.Option(help="ESPN league slug: college-football, nfl or nba.")],
+    game: Annotated[str, typer.Option(help="ESPN event id of the game, e.g. 401772994.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, writable=True, help="HAR file to write.")],
+    espn_url: Annotated[
+        str | None,
+        typer.Option(help="ESPN core API base URL (default: PRESSBOX_ESPN_CORE_URL)."),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.1, max=10000, help="Run cadences this many times faster (to record a replay)."
+        ),
+    ] = 1.0,
+) -> None:
+    """Follow a game live and write every ESPN response (headers, timing) to a HAR 1.2 file.
+
+    Uses the same streamer and request budget as `serve`. Ctrl-C stops and keeps everything
+    captured so far; `pressbox replay FILE.har` plays it back.
+    """
+    settings = _settings()
+    try:
+        profile_for(league)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if not game.isdigit():
+        err.print(f"[red]error:[/] --game must be an ESPN event id (digits), got {game!r}")
+        raise typer.Exit(2)
+    status = _run(_record(settings, league, game, out, espn_url, speed))
+    if status is not None:
+        err.print(f"stream ended {status}")
+
+
+async def _record(
+    settings: Settings, league: str, game: str, out: Path, espn_url: str | None, speed: float
+) -> str | None:
+    clock = ScaledClock(datetime.now(UTC), speed)
+    async with recording(settings, clock, league, game, out, espn_url) as recorder:
+        run = asyncio.create_task(recorder.run())
+        with err.status("recording…") as status:
+            try:
+                while not run.done():
+                    w = recorder.writer
+                    status.update(
+                        f"recording {league} {game} to {out}: {w.entries} responses "
+                        f"({w.bytes / 1e6:.1f} MB), {w.skipped_unchanged} unchanged not rewritten"
+                    )
+                    await asyncio.wait({run}, timeout=0.5)
+            finally:
+                err.print(f"wrote {recorder.writer.entries} responses to {out}")
+        return str(run.result())
 
 
 @app.command("replay-server")

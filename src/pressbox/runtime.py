@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
+
 from pressbox.bus import MemoryBus
 from pressbox.clock import Clock
 from pressbox.config import Settings
@@ -48,14 +50,25 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, clock: Clock, espn_url: str | None = None
+    settings: Settings,
+    clock: Clock,
+    espn_url: str | None = None,
+    espn_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Migrate the database, then open the store and clients; closes them on exit."""
+    """Migrate the database, then open the store and clients; closes them on exit.
+
+    `espn_url` overrides the configured ESPN base URL (a replay server); `espn_transport` wraps
+    the ESPN connection (recording captures responses through it).
+    """
     await asyncio.to_thread(upgrade, settings.database_url)
     store = Store.connect(settings.database_url)
     budget = RequestBudget(clock, settings.espn_rate, settings.espn_burst)
     http = HttpClient(
-        espn_url or str(settings.espn_core_url), clock, budget, timeout=settings.http_timeout
+        espn_url or str(settings.espn_core_url),
+        clock,
+        budget,
+        timeout=settings.http_timeout,
+        transport=espn_transport,
     )
     try:
         yield Runtime(settings, clock, store, MemoryBus(), EspnClient(http))

@@ -80,11 +80,19 @@ SEED_FOOTBALL_CADENCES = {
     DocumentKind.LEADERS: 60.0,
 }
 
+SEED_BASKETBALL_CADENCES = {
+    DocumentKind.SITUATION: 5.0,
+    DocumentKind.PLAYS: 10.0,
+    DocumentKind.PROBABILITIES: 15.0,
+    DocumentKind.LEADERS: 60.0,
+}
+
 PROFILES: dict[str, SportProfile] = {
     "college-football": SportProfile(
         "football", "college-football", cadences=dict(SEED_FOOTBALL_CADENCES)
     ),
     "nfl": SportProfile("football", "nfl", cadences=dict(SEED_FOOTBALL_CADENCES)),
+    "nba": SportProfile("basketball", "nba", cadences=dict(SEED_BASKETBALL_CADENCES)),
 }
 
 

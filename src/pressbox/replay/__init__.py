@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pressbox.errors import RecordingError
+from pressbox.replay.capture import repair_truncated
 from pressbox.replay.har import is_har, recording_from_har
 from pressbox.replay.postman import is_postman_collection, recording_from_postman
 from pressbox.replay.recording import RecordedResponse, Recording
@@ -56,6 +57,9 @@ def _read_json(path: Path) -> object:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        repaired = repair_truncated(raw.decode("utf-8", errors="replace"))
+        if repaired is not None:  # a `pressbox record` file cut short: keep what it captured
+            return json.loads(repaired)
         raise RecordingError(
             f"{path}: not a JSON file ({exc}); supported: {SUPPORTED_FORMATS}"
         ) from exc

@@ -125,6 +125,8 @@ class Streamer:
             failures = 0
             backoff.reset()
             await self._recover("status")
+            if not changes:
+                self._count_unchanged(DocumentKind.STATUS)
             await self._commit(changes)
             if changes and not self._links_complete(documents):
                 documents = await self._rediscover(documents)
@@ -201,8 +203,11 @@ class Streamer:
         document = await self._fetch(kind, url)
         events = self.tracker.apply(document)
         if not events:
-            self.espn.http.stats.by_kind[str(kind)].unchanged += 1
+            self._count_unchanged(kind)
         await self._commit(events)
+
+    def _count_unchanged(self, kind: DocumentKind) -> None:
+        self.espn.http.stats.by_kind[str(kind)].unchanged += 1
 
     async def _fetch(self, kind: DocumentKind, url: str) -> Document:
         if kind in COLLECTIONS:
