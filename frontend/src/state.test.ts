@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { applyEvents, chartSeries, fromSnapshot, regulationSeconds } from './state';
+import { applyEvents, chartSeries, clockSeconds, fromSnapshot, regulationSeconds } from './state';
 import { event, play, probability, snapshot, status } from './test/fixtures';
 
 describe('fromSnapshot', () => {
@@ -174,20 +174,34 @@ describe('applyEvents', () => {
 });
 
 describe('chartSeries', () => {
-  it('places points at game minutes elapsed, never going back', () => {
-    const at = (sequence: number, home: number, secondsLeft: number | null) => ({
-      ...probability(sequence, home, '2025-08-23T16:05:00Z'),
-      seconds_left: secondsLeft,
-    });
-    const series = chartSeries([at(1, 0.5, 3600), at(2, 0.6, 2700), at(3, 0.7, null), at(4, 0.4, 2760), at(5, 0.9, 0)]);
-    expect(series.x).toEqual([0, 15, 15, 15, 60]);
+  const at = (sequence: number, home: number, secondsLeft: number | null, playId: string | null = null) => ({
+    ...probability(sequence, home, '2025-08-23T16:05:00Z'),
+    play_id: playId,
+    seconds_left: secondsLeft,
+  });
+
+  it('places points at game minutes elapsed from seconds_left, never going back', () => {
+    const series = chartSeries([at(1, 0.5, 3600), at(2, 0.6, 2700), at(3, 0.7, null), at(4, 0.4, 2760), at(5, 0.9, 60)]);
+    expect(series.x).toEqual([0, 15, 15, 15, 59]);
     expect(series.y).toEqual([0.5, 0.6, 0.7, 0.4, 0.9]);
+  });
+
+  it("prefers the play's period and clock, and ignores a seconds_left of 0", () => {
+    const plays = [{ ...play(1), id: 'a', period: 2, clock: '10:30' }, { ...play(2), id: 'b', period: 4, clock: '26.1' }];
+    const series = chartSeries([at(1, 0.5, 0, 'a'), at(2, 0.6, 0, 'missing'), at(3, 0.7, 0, 'b')], plays, 2880);
+    expect(series.x).toEqual([13.5, 13.5, (36 * 60 + 720 - 26.1) / 60]);
+  });
+
+  it('reads display clocks', () => {
+    expect(clockSeconds('12:01')).toBe(721);
+    expect(clockSeconds('26.1')).toBe(26.1);
+    expect(clockSeconds('0:00')).toBe(0);
+    expect(clockSeconds('soon')).toBeNull();
   });
 
   it('uses the regulation length of the sport', () => {
     expect(regulationSeconds('basketball')).toBe(2880);
     expect(regulationSeconds('football')).toBe(3600);
-    const series = chartSeries([{ ...probability(1, 0.5, 'x'), seconds_left: 1440 }], 2880);
-    expect(series.x).toEqual([24]);
+    expect(chartSeries([at(1, 0.5, 1440)], [], 2880).x).toEqual([24]);
   });
 });

@@ -188,18 +188,36 @@ export function regulationSeconds(sport: string): number {
   return sport === 'basketball' ? 48 * 60 : 60 * 60;
 }
 
+/** Seconds left in the period from a display clock: "12:01" -> 721, "26.1" -> 26.1. */
+export function clockSeconds(clock: string): number | null {
+  const match = /^(?:(\d+):)?(\d+(?:\.\d+)?)$/.exec(clock.trim());
+  if (match === null) return null;
+  return Number(match[1] ?? 0) * 60 + Number(match[2]);
+}
+
 /**
- * Chart points: x = game minutes elapsed (from ESPN's `seconds_left`), y = home win probability.
+ * Chart points: x = game minutes elapsed, y = home win probability.
  * Game time, not wall time: ESPN publishes probability points in bursts, so their observation times
- * bunch up, while `seconds_left` places each one where it happened in the game. x never goes back
- * (overtime and points without `seconds_left` stay at the previous x).
+ * bunch up. A point is placed at its play's period and clock when the play is known, else by ESPN's
+ * `seconds_left` (not always filled: some feeds send 0 throughout). x never goes back.
  */
-export function chartSeries(probabilities: readonly Probability[], regulation = 3600): ChartSeries {
+export function chartSeries(
+  probabilities: readonly Probability[],
+  plays: readonly Play[] = [],
+  regulation = 3600,
+): ChartSeries {
+  const period = regulation / 4;
+  const byId = new Map(plays.map((p) => [p.id, p]));
   const x: number[] = [];
   const y: number[] = [];
   let last = 0;
   for (const p of probabilities) {
-    if (p.seconds_left !== null) last = Math.max(last, (regulation - p.seconds_left) / 60);
+    const play = p.play_id === null ? undefined : byId.get(p.play_id);
+    const left = play === undefined ? null : clockSeconds(play.clock);
+    let elapsed: number | null = null;
+    if (play !== undefined && left !== null) elapsed = (play.period - 1) * period + (period - left);
+    else if (p.seconds_left !== null && p.seconds_left > 0) elapsed = regulation - p.seconds_left;
+    if (elapsed !== null) last = Math.max(last, elapsed / 60);
     x.push(last);
     y.push(p.home);
   }

@@ -122,7 +122,9 @@ export class GamePage {
       this.timeouts.hidden = timeouts === null;
       this.renderPossession(view);
     }
-    if (view.probabilities !== r.probabilities) this.chart.update(view.probabilities);
+    if (view.probabilities !== r.probabilities || view.plays !== r.plays) {
+      this.chart.update(view.probabilities, view.plays);
+    }
     if (view.plays !== r.plays || view.corrected !== r.corrected) {
       this.plays.update(view.plays, view.game, view.corrected);
     }

@@ -6,7 +6,7 @@ import 'uplot/dist/uPlot.min.css';
 import { h, setText } from '../dom';
 import { percent } from '../format';
 import { chartSeries, regulationSeconds } from '../state';
-import type { Probability } from '../types';
+import type { Play, Probability } from '../types';
 
 const LINE = '#1d4ed8';
 const FILL = 'rgba(29, 78, 216, 0.10)';
@@ -23,6 +23,7 @@ export class WinProbabilityChart {
   private plot: uPlot | null = null;
   private resizeObserver: ResizeObserver | null = null;
   private probabilities: readonly Probability[] | null = null;
+  private plays: readonly Play[] = [];
   private homeName: string;
   private regulation = regulationSeconds('football');
 
@@ -48,7 +49,7 @@ export class WinProbabilityChart {
     if (this.probabilities !== null) {
       const pending = this.probabilities;
       this.probabilities = null;
-      this.update(pending);
+      this.update(pending, this.plays);
     }
   }
 
@@ -71,14 +72,16 @@ export class WinProbabilityChart {
     this.regulation = regulation;
     const pending = this.probabilities;
     this.probabilities = null;
-    if (pending !== null) this.update(pending);
+    if (pending !== null) this.update(pending, this.plays);
   }
 
-  update(probabilities: readonly Probability[]): void {
-    if (probabilities === this.probabilities) return;
+  /** New points, placed on game time by their plays' periods and clocks. */
+  update(probabilities: readonly Probability[], plays: readonly Play[] = this.plays): void {
+    if (probabilities === this.probabilities && plays === this.plays) return;
     this.probabilities = probabilities;
+    this.plays = plays;
     if (this.plot === null) return;
-    const series = chartSeries(probabilities, this.regulation);
+    const series = chartSeries(probabilities, plays, this.regulation);
     this.plot.setData([series.x, series.y]);
     this.element.dataset.points = String(series.x.length);
     this.updateCaption();
