@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,12 +19,11 @@ from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import Settings, load_settings
 from pressbox.domain.sports import profile_for
 from pressbox.errors import PressboxError
-from pressbox.replay import Recording, load_recording
 from pressbox.replay.recorder import recording
-from pressbox.replay.server import create_replay_app
 from pressbox.replay.session import (
+    ReplayPlan,
+    plan_replay,
     prepare_streams,
-    recorded_games,
     replay_report,
     replay_upstream,
     stream_games,
@@ -42,13 +41,18 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
-RecordingArg = Annotated[
-    Path,
+SourcesArg = Annotated[
+    list[Path],
     typer.Argument(
         exists=True,
-        dir_okay=False,
-        help="A recording: Postman collection v2.1 or HAR 1.2 of ESPN core-API responses.",
+        help="Recordings (Postman v2.1 or HAR 1.2 of ESPN responses) and finished-game files "
+        "(ESPN site-API summary, CDN game package, or a directory of core-API documents). "
+        "Several are laid on one timeline, each starting --stagger minutes after the previous.",
     ),
+]
+StaggerOpt = Annotated[
+    float,
+    typer.Option(min=0, max=24 * 60, help="Minutes between the starts of several sources."),
 ]
 SpeedOpt = Annotated[
     float | None,
@@ -76,16 +80,19 @@ def _settings() -> Settings:
     return settings
 
 
-def _recording(path: Path) -> Recording:
+def _plan(paths: list[Path], stagger: float) -> ReplayPlan:
     try:
-        recording = load_recording(path)
+        plan = plan_replay(paths, timedelta(minutes=stagger))
     except PressboxError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
-    if not recorded_games(recording):
-        err.print(f"[red]error:[/] {path} holds no ESPN event document (/v2/sports/…/events/ID)")
+    if not plan.games:
+        names = ", ".join(str(p) for p in paths)
+        err.print(
+            f"[red]error:[/] {names}: no ESPN game found (no /v2/sports/…/events/ID document)"
+        )
         raise typer.Exit(2)
-    return recording
+    return plan
 
 
 def _run(coro: Any) -> Any:
@@ -110,58 +117,46 @@ def migrate() -> None:
 @app.command()
 def serve(
     replay: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
-            exists=True, dir_okay=False, help="Replay this recording instead of live ESPN."
+            exists=True, help="Replay this recording or game file (repeatable) instead of ESPN."
         ),
     ] = None,
     speed: SpeedOpt = None,
+    stagger: StaggerOpt = 20,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
-    """Run the web server (REST, WebSocket, UI); with --replay, also stream a recorded game."""
+    """Run the web server (REST, WebSocket, UI); with --replay, also stream recorded games."""
     settings = _settings()
-    recording = _recording(replay) if replay else None
-    _run(
-        _serve(
-            settings,
-            recording,
-            speed,
-            host or settings.host,
-            settings.port if port is None else port,
-        )
-    )
+    plan = _plan(replay, stagger) if replay else None
+    listen = (host or settings.host, settings.port if port is None else port)
+    _run(_serve(settings, plan, speed, *listen))
 
 
 @app.command("replay")
 def replay_command(
-    recording_path: RecordingArg,
+    sources: SourcesArg,
     speed: SpeedOpt = None,
+    stagger: StaggerOpt = 20,
     headless: Annotated[
         bool, typer.Option(help="No web server: stream to the end, then print a JSON report.")
     ] = False,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
-    """Replay a recorded game through the whole system, on its real timeline sped up.
+    """Replay recorded games through the whole system, on their real timeline sped up.
 
-    With --headless it prints one JSON object (game, final status and score, events by type,
-    upstream requests and bytes by document, wall time) and exits 0 only if the stream completed.
+    With --headless it prints one JSON object per game (final status and score, events by type,
+    upstream requests and bytes by document, wall time) and exits 0 only if every stream completed.
     """
     settings = _settings()
-    recording = _recording(recording_path)
+    plan = _plan(sources, stagger)
     if not headless:
-        _run(
-            _serve(
-                settings,
-                recording,
-                speed,
-                host or settings.host,
-                settings.port if port is None else port,
-            )
-        )
+        listen = (host or settings.host, settings.port if port is None else port)
+        _run(_serve(settings, plan, speed, *listen))
         return
-    reports = _run(_headless(settings, recording, speed or settings.replay_speed))
+    reports = _run(_headless(settings, plan, speed or settings.replay_speed))
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     if any(report["stream_status"] != "Completed" for report in reports):
         raise typer.Exit(1)
@@ -224,32 +219,34 @@ async def _record(
 
 @app.command("replay-server")
 def replay_server(
-    recording_path: RecordingArg,
+    sources: SourcesArg,
     speed: SpeedOpt = None,
+    stagger: StaggerOpt = 20,
     host: HostOpt = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Listen port.")] = 8765,
 ) -> None:
-    """Serve a recording as a fake ESPN core API on the replay clock.
+    """Serve recordings and games as a fake ESPN API on the replay clock.
 
     Point PRESSBOX_ESPN_CORE_URL at it to stream against it from another process.
     """
     settings = _settings()
-    recording = _recording(recording_path)
-    clock = ScaledClock(recording.start, speed or settings.replay_speed)
+    plan = _plan(sources, stagger)
+    clock = ScaledClock(plan.start, speed or settings.replay_speed)
 
     async def main() -> None:
-        app_ = create_replay_app(recording, clock)
-        async with running(app_, host or settings.host, port, date_header=False) as url:
-            err.print(f"replaying {len(recording)} responses at {clock.speed}x on {url}")
+        async with replay_upstream(
+            plan.recording, clock, plan.records, host or settings.host, port
+        ) as url:
+            err.print(f"replaying {len(plan.games)} game(s) at {clock.speed:g}x on {url}")
             await asyncio.Event().wait()
 
     _run(main())
 
 
 async def _serve(
-    settings: Settings, recording: Recording | None, speed: float | None, host: str, port: int
+    settings: Settings, plan: ReplayPlan | None, speed: float | None, host: str, port: int
 ) -> None:
-    if recording is None:
+    if plan is None:
         clock: Any = SystemClock()
         async with open_runtime(settings, clock) as runtime:
             web = create_app(runtime.store, runtime.bus, clock, settings.ws_heartbeat_seconds)
@@ -257,17 +254,17 @@ async def _serve(
                 err.print(f"Pressbox is serving on {url}/#/live")
                 await asyncio.Event().wait()
         return
-    clock = ScaledClock(recording.start, speed or settings.replay_speed)
+    clock = ScaledClock(plan.start, speed or settings.replay_speed)
     async with (
-        replay_upstream(recording, clock) as espn_url,
+        replay_upstream(plan.recording, clock, plan.records) as espn_url,
         open_runtime(settings, clock, espn_url) as runtime,
     ):
-        games = recorded_games(recording)
+        games = plan.games
         await prepare_streams(runtime, games)
         web = create_app(runtime.store, runtime.bus, clock, settings.ws_heartbeat_seconds)
         async with running(web, host, port) as url:
             err.print(
-                f"Replaying {', '.join(g.id for g in games)} at {clock.speed:g}x. "
+                f"Replaying {len(games)} game(s) at {clock.speed:g}x. "
                 f"Open [bold]{url}/#/live[/]  (Ctrl-C stops)"
             )
             results = await stream_games(runtime, games)
@@ -276,16 +273,16 @@ async def _serve(
             await asyncio.Event().wait()
 
 
-async def _headless(settings: Settings, recording: Recording, speed: float) -> list[dict[str, Any]]:
+async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[dict[str, Any]]:
     started = time.monotonic()
-    clock = ScaledClock(recording.start, speed)
+    clock = ScaledClock(plan.start, speed)
     async with (
-        replay_upstream(recording, clock) as espn_url,
+        replay_upstream(plan.recording, clock, plan.records) as espn_url,
         open_runtime(settings, clock, espn_url) as runtime,
     ):
-        games = recorded_games(recording)
+        games = plan.games
         await prepare_streams(runtime, games)
-        total = max(1.0, (recording.end - recording.start).total_seconds())
+        total = max(1.0, (plan.end - plan.start).total_seconds())
         with Progress(
             TextColumn("replay"),
             BarColumn(),
@@ -299,9 +296,8 @@ async def _headless(settings: Settings, recording: Recording, speed: float) -> l
             run = asyncio.create_task(stream_games(runtime, games))
             while not run.done():
                 now = clock.now()
-                progress.update(
-                    task, completed=(now - recording.start).total_seconds(), at=f"{now:%H:%M:%S}Z"
-                )
+                elapsed = (now - plan.start).total_seconds()
+                progress.update(task, completed=elapsed, at=f"{now:%H:%M:%S}Z")
                 await asyncio.wait({run}, timeout=0.2)
             results = run.result()
         return [

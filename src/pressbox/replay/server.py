@@ -1,16 +1,17 @@
 """Serve a recording over HTTP at ESPN's own paths, answering what upstream said at replay time.
 
 A streamer pointed at this server instead of ESPN (only the base URL differs) sees the recorded
-documents appear as the replay clock passes their recorded time. The decisions (which response,
-which page, which headers) are pure functions of the recording, the request and the time; the
-Starlette app at the bottom is thin glue.
+documents appear as the replay clock passes their recorded time; paths the recording lacks are
+answered from replayed games (`replay.games`), synthesized for the replay time. The decisions
+(which response, which page, which headers) are pure functions of the recording, the games, the
+request and the time; the Starlette app at the bottom is thin glue.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -22,6 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pressbox.clock import Clock, format_time
+from pressbox.replay.games import Answer, ReplayGames
+from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording, parse_query
 
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -136,6 +139,33 @@ def reply_for(recording: Recording, path: str, query: str, now: datetime) -> Rep
     return Reply(status=recorded.status, headers=headers, body=body)
 
 
+def reply_at(
+    recording: Recording | None, games: ReplayGames | None, path: str, query: str, now: datetime
+) -> Reply:
+    """What the replay server answers at replay time `now`: a recorded response if there is one
+    for this request by then, else a document synthesized from the replayed games, else 404."""
+    if recording is not None and recording.lookup(path, query, now) is not None:
+        return reply_for(recording, path, query, now)
+    if games is not None:
+        try:
+            wanted = page_request(query)
+            answer = games.answer(path, dict(parse_query(query)), now, wanted.limit, wanted.page)
+        except ValueError as exc:
+            return error_reply(400, str(exc), now)
+        if answer is not None:
+            return synthesized_reply(answer, now)
+    if recording is not None:
+        return reply_for(recording, path, query, now)
+    return error_reply(404, f"no replayed document at {path} at {format_time(now)}", now)
+
+
+def synthesized_reply(answer: Answer, now: datetime) -> Reply:
+    """A synthesized document with ESPN's headers (`Cache-Control` as ESPN sends it)."""
+    headers = _base_headers(now)
+    headers["Cache-Control"] = f"max-age={answer.max_age}, stale-while-revalidate=7200"
+    return Reply(status=200, headers=headers, body=answer.body)
+
+
 def error_reply(status: int, message: str, now: datetime) -> Reply:
     """An error shaped like ESPN's: `{"error": {"code": ..., "message": ...}}`."""
     body = _dump({"error": {"code": status, "message": message}})
@@ -147,16 +177,23 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
-def replay_status(recording: Recording, clock: Clock) -> dict[str, Any]:
-    """The replay's state for operators: replay time, speed, span and size of the recording."""
-    status: dict[str, Any] = {"now": format_time(clock.now())}
+def replay_status(
+    recording: Recording | None, clock: Clock, games: ReplayGames | None = None
+) -> dict[str, Any]:
+    """The replay's state for operators: replay time, speed, span and size of the recording,
+    and (when games are replayed) every game with where it stands now."""
+    now = clock.now()
+    status: dict[str, Any] = {"now": format_time(now)}
     speed = getattr(clock, "speed", None)
     if isinstance(speed, int | float) and not isinstance(speed, bool):
         status["speed"] = speed
-    status["start"] = format_time(recording.start)
-    status["end"] = format_time(recording.end)
-    status["responses"] = len(recording)
-    status["paths"] = len(recording.paths())
+    if recording is not None:
+        status["start"] = format_time(recording.start)
+        status["end"] = format_time(recording.end)
+        status["responses"] = len(recording)
+        status["paths"] = len(recording.paths())
+    if games is not None:
+        status["games"] = games.describe(now)
     return status
 
 
@@ -168,23 +205,28 @@ def _dump(document: object) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def create_replay_app(recording: Recording, clock: Clock) -> Starlette:
-    """An ASGI app serving `recording` at ESPN's paths on `clock`'s time, plus `/_replay/status`.
+def create_replay_app(
+    recording: Recording | None, clock: Clock, games: Sequence[GameRecord] = ()
+) -> Starlette:
+    """An ASGI app serving `recording` and `games` at ESPN's paths on `clock`'s time, plus
+    `/_replay/status`. Recorded responses answer first; the replayed games answer the rest with
+    documents synthesized for the replay time (`replay.games`).
 
     Run it under uvicorn with `date_header=False`, or uvicorn adds a wall-clock `Date` header
     beside the replay clock's one.
     """
+    replayed = ReplayGames(games) if games else None
 
     async def status(request: Request) -> Response:
         if request.method != "GET":
             return _method_not_allowed(clock.now())
-        return JSONResponse(replay_status(recording, clock))
+        return JSONResponse(replay_status(recording, clock, replayed))
 
     async def replay(request: Request) -> Response:
         now = clock.now()
         if request.method != "GET":
             return _method_not_allowed(now)
-        reply = reply_for(recording, request.url.path, request.url.query, now)
+        reply = reply_at(recording, replayed, request.url.path, request.url.query, now)
         return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
     return Starlette(

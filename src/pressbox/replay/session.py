@@ -1,6 +1,10 @@
 """A replay session: the replay server on loopback and a streamer per recorded game.
 
-The streamers reach the replay server through the ESPN base URL only, exactly as they reach ESPN.
+Sources are recordings (Postman, HAR: recorded responses) and finished-game files (site-API
+summaries, core-API document sets, CDN game packages: synthesized on their timeline). Several
+sources are laid on one replay timeline, each starting `stagger` after the previous one, so a demo
+shows games in different states at once. The streamers reach the replay server through the ESPN
+base URL only, exactly as they reach ESPN.
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pressbox.clock import Clock
 from pressbox.domain.lifecycle import StreamStatus
+from pressbox.replay import load_recording
+from pressbox.replay.loaders import is_game_file, load_game_record
+from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording
 from pressbox.replay.server import create_replay_app
 from pressbox.runtime import Runtime
@@ -36,6 +45,68 @@ class RecordedGame:
     id: str
 
 
+@dataclass
+class ReplayPlan:
+    """What one replay serves: recorded responses, synthesized games, and where time starts."""
+
+    recording: Recording | None
+    records: list[GameRecord] = field(default_factory=list)
+    origin: datetime | None = None
+
+    @property
+    def games(self) -> list[RecordedGame]:
+        """Every game to stream, recorded or synthesized."""
+        found = recorded_games(self.recording) if self.recording else []
+        found += [RecordedGame(r.sport, r.league, r.id) for r in self.records]
+        return found
+
+    @property
+    def start(self) -> datetime:
+        """Where the replay clock starts."""
+        assert self.origin is not None
+        return self.origin
+
+    @property
+    def end(self) -> datetime:
+        """When the last source has nothing more to say."""
+        ends = [r.last_wallclock + timedelta(minutes=5) for r in self.records]
+        if self.recording is not None:
+            ends.append(self.recording.end)
+        return max(ends)
+
+
+def plan_replay(
+    paths: list[Path],
+    stagger: timedelta = timedelta(minutes=20),
+    lead: timedelta = timedelta(minutes=5),
+) -> ReplayPlan:
+    """Load every source and lay them on one timeline: source i starts `i * stagger` after the
+    first one; the clock starts `lead` before the first start. Raises RecordingError."""
+    recordings: list[Recording] = []
+    records: list[GameRecord] = []
+    anchor: datetime | None = None
+    for index, path in enumerate(paths):
+        if is_game_file(path):
+            record = load_game_record(path)
+            anchor = anchor or record.start_time
+            records.append(record.renamed(record.id, anchor + index * stagger - record.start_time))
+        else:
+            recording = load_recording(path)
+            anchor = anchor or recording.start
+            recordings.append(shifted(recording, anchor + index * stagger - recording.start))
+    merged = Recording([r for rec in recordings for r in rec.responses]) if recordings else None
+    starts = [r.start_time for r in records] + [r.start for r in recordings]
+    return ReplayPlan(merged, records, min(starts) - lead if starts else None)
+
+
+def shifted(recording: Recording, delta: timedelta) -> Recording:
+    """The same recording, every response `delta` later."""
+    if not delta:
+        return recording
+    moved = [replace(r, recorded_at=r.recorded_at + delta) for r in recording.responses]
+    return Recording(moved, skipped=recording.skipped)
+
+
 def recorded_games(recording: Recording) -> list[RecordedGame]:
     """Every game of the recording, found by its event document path."""
     found = {
@@ -48,10 +119,14 @@ def recorded_games(recording: Recording) -> list[RecordedGame]:
 
 @asynccontextmanager
 async def replay_upstream(
-    recording: Recording, clock: Clock, host: str = "127.0.0.1", port: int = 0
+    recording: Recording | None,
+    clock: Clock,
+    records: list[GameRecord] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
 ) -> AsyncIterator[str]:
-    """Serve the recording on the replay clock; yields the base URL to use as ESPN's."""
-    app = create_replay_app(recording, clock)
+    """Serve the recording and the games on the replay clock; yields the ESPN base URL to use."""
+    app = create_replay_app(recording, clock, records or [])
     async with running(app, host, port, date_header=False) as url:
         yield url
 
