@@ -274,3 +274,24 @@ async def test_a_link_that_appears_later_starts_its_worker(harness: Harness) -> 
     fake.status = [fake.final]
     assert await asyncio.wait_for(task, 10) is StreamStatus.COMPLETED
     assert (await harness.stream()).status is StreamStatus.COMPLETED
+
+
+async def test_a_worker_cancelled_between_tracking_and_commit_loses_nothing(
+    harness: Harness,
+) -> None:
+    """The final whistle cancels workers; one that had applied a document but not yet committed
+    its events must still commit them (the tracker already counts them as seen)."""
+    streamer = harness.streamer()
+    url = f"http://sports.core.api.espn.com{COMPETITION}/probabilities?lang=en"
+    async with streamer._commit_lock:  # another commit is under way
+        worker = asyncio.create_task(streamer._fetch_and_commit(DocumentKind.PROBABILITIES, url))
+        for _ in range(500):  # bounded: until the document is applied and the commit waits
+            if streamer.tracker._probabilities:
+                break
+            await asyncio.sleep(0.01)
+        worker.cancel()
+        await asyncio.sleep(0.05)
+        assert not worker.done()  # it waits to commit what it applied
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    assert await harness.count(EventType.PROBABILITY) == 25

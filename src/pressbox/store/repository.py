@@ -6,19 +6,18 @@ retried fetch or a second runner can never duplicate one, and `seq` stays gap-fr
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pressbox.cancellation import finishing
 from pressbox.clock import format_time
 from pressbox.domain.events import Event, EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus, check_transition
@@ -81,42 +80,14 @@ class StreamRecord:
 
 MAX_REASON = 512
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _finish_writes(
-    write: Callable[P, Coroutine[Any, Any, R]],
-) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Let a write commit or roll back even if its caller is cancelled meanwhile, then re-raise.
-
-    SQLAlchemy invalidates a connection cancelled mid-statement without closing it; on SQLite its
-    open transaction then holds the database lock, and every other writer fails "database is
-    locked". Writes are short: a cancelled streamer waits for its last one.
-    """
-
-    @functools.wraps(write)
-    async def finished(*args: P.args, **kwargs: P.kwargs) -> R:
-        task = asyncio.ensure_future(write(*args, **kwargs))
-        cancelled: asyncio.CancelledError | None = None
-        while True:
-            try:
-                result = await asyncio.shield(task)
-            except asyncio.CancelledError as exc:
-                if task.done():
-                    raise
-                cancelled = exc
-            else:
-                break
-        if cancelled is not None:
-            raise cancelled
-        return result
-
-    return finished
-
 
 class Store:
-    """The one door to the database; translates SQLAlchemy errors into StoreError."""
+    """The one door to the database; translates SQLAlchemy errors into StoreError.
+
+    Every write runs to its end even if its caller is cancelled (`finishing`): SQLAlchemy
+    invalidates a connection cancelled mid-statement without closing it, and on SQLite its open
+    transaction would then hold the database lock for every other writer.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -140,7 +111,7 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc}") from exc
 
-    @_finish_writes
+    @finishing
     async def upsert_game(self, game: GameInfo, now: datetime, *, replace: bool = True) -> None:
         """Insert the game, or (with `replace`) refresh its names, teams and start time."""
         values = {
@@ -174,7 +145,7 @@ class Store:
         summaries = [_summary(row) for row in rows]
         return sorted(summaries, key=_list_order)
 
-    @_finish_writes
+    @finishing
     async def append(self, game_id: str, new: Sequence[Event]) -> list[StoredEvent]:
         """Append events not yet in the log, with consecutive seqs; returns those appended."""
         if not new:
@@ -222,7 +193,7 @@ class Store:
             StoredEvent(r["seq"], EventType(r["type"]), r["key"], r["at"], r["data"]) for r in rows
         ]
 
-    @_finish_writes
+    @finishing
     async def ensure_stream(
         self, game_id: str, scheduled_at: datetime, now: datetime
     ) -> StreamRecord:
@@ -262,7 +233,7 @@ class Store:
             m["health"] or {},
         )
 
-    @_finish_writes
+    @finishing
     async def move_stream(
         self, game_id: str, target: StreamStatus, now: datetime, reason: str | None = None
     ) -> StreamRecord:
@@ -285,7 +256,7 @@ class Store:
         assert moved is not None
         return moved
 
-    @_finish_writes
+    @finishing
     async def set_stream_health(self, game_id: str, health: dict[str, str], now: datetime) -> None:
         """Record which documents are failing (document -> last error); {} when all are well."""
         async with self._tx() as conn:
@@ -295,7 +266,7 @@ class Store:
                 .values(health=health, updated_at=now)
             )
 
-    @_finish_writes
+    @finishing
     async def set_stream_owner(self, game_id: str, owner: str | None, now: datetime) -> None:
         """Record which process runs the stream."""
         async with self._tx() as conn:

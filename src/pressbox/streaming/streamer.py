@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pressbox.bus import Bus
+from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.documents import Document, DocumentKind
 from pressbox.domain.events import Event
@@ -116,7 +117,7 @@ class Streamer:
             try:
                 status = await self.espn.document(DocumentKind.STATUS, documents.status)
                 # Reading the body can fail too (UpstreamDataError): a failed poll, not a crash.
-                changes = self.tracker.apply(status)
+                changes = await finish(self._track(status))
             except UpstreamError as exc:
                 failures += 1
                 await self._degrade("status", exc, failures)
@@ -125,9 +126,6 @@ class Streamer:
             failures = 0
             backoff.reset()
             await self._recover("status")
-            if not changes:
-                self._count_unchanged(DocumentKind.STATUS)
-            await self._commit(changes)
             if changes and not self._links_complete(documents):
                 documents = await self._rediscover(documents)
             await self._on_phase(documents)
@@ -201,10 +199,16 @@ class Streamer:
 
     async def _fetch_and_commit(self, kind: DocumentKind, url: str) -> None:
         document = await self._fetch(kind, url)
+        await finish(self._track(document))
+
+    async def _track(self, document: Document) -> list[Event]:
+        """Apply a document and commit its events. Runs to its end once started (`finish`): the
+        tracker remembers what it applied, so a cancellation between the two would lose events."""
         events = self.tracker.apply(document)
         if not events:
-            self._count_unchanged(kind)
+            self._count_unchanged(document.kind)
         await self._commit(events)
+        return events
 
     def _count_unchanged(self, kind: DocumentKind) -> None:
         self.espn.http.stats.by_kind[str(kind)].unchanged += 1
