@@ -2,17 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-RECORDING ?= ../shared/recordings/espn-ncaaf-401756846-postman/Football.Ncaa.Espn.Event.postman_collection.json
+RECORDINGS ?= ../shared/recordings
+# Four real games on one timeline, 20 minutes apart: a live-captured NCAAF game (Postman), an NBA
+# and an NFL game (ESPN site-API summaries) and an NCAAF game (ESPN core-API documents).
+SOURCES ?= $(RECORDINGS)/espn-ncaaf-401756846-postman/Football.Ncaa.Espn.Event.postman_collection.json \
+	$(RECORDINGS)/games/nba-401772994/summary.json \
+	$(RECORDINGS)/games/nfl-401547417/summary.json \
+	$(RECORDINGS)/espn-docs/EspnFootballNcaa
 SPEED ?= 60
+STAGGER ?= 20
 PORT ?= 8000
 DEMO_DB := var/demo.db
 
 .PHONY: demo test venv ui lint format pytest uitest clean
 
-demo: venv ui ## Replay the recorded Iowa State at Kansas State game and serve the UI
+demo: venv ui ## Replay four recorded games, staggered, and serve the UI
 	mkdir -p var && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox migrate
-	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox replay "$(RECORDING)" --speed $(SPEED) --port $(PORT)
+	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox replay $(SOURCES) --speed $(SPEED) --stagger $(STAGGER) --port $(PORT)
 
 test: venv ui lint uitest pytest ## Every check and test
 

@@ -70,6 +70,12 @@ export class WinProbabilityChart {
     const regulation = regulationSeconds(sport);
     if (regulation === this.regulation) return;
     this.regulation = regulation;
+    if (this.plot !== null) {
+      // The period length is baked into the axis options: rebuild the plot for the new sport.
+      const width = this.plot.width;
+      this.plot.destroy();
+      this.plot = new uPlot(this.options(width), [[], []], this.plotHost);
+    }
     const pending = this.probabilities;
     this.probabilities = null;
     if (pending !== null) this.update(pending, this.plays);
