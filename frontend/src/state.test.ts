@@ -4,10 +4,10 @@ import { applyEvents, chartSeries, clockSeconds, fromSnapshot, regulationSeconds
 import { event, play, probability, snapshot, status } from './test/fixtures';
 
 describe('fromSnapshot', () => {
-  it('takes the snapshot as the state at its seq', () => {
+  it('takes the snapshot as the state at its seq, in its (game) order', () => {
     const state = fromSnapshot(snapshot({ plays: [play(2), play(1)] }));
     expect(state.seq).toBe(10);
-    expect(state.plays.map((p) => p.id)).toEqual(['p1', 'p2']);
+    expect(state.plays.map((p) => p.id)).toEqual(['p2', 'p1']);
     expect(state.probabilities).toHaveLength(1);
     expect(state.game.home.score).toBe(7);
   });
@@ -81,20 +81,20 @@ describe('applyEvents', () => {
     expect(state.corrected.has('p2')).toBe(false);
   });
 
-  it('moves a corrected play whose sequence changed', () => {
+  it('keeps a corrected play where it stands, even if its sequence number changed', () => {
     const state = fromSnapshot(snapshot({ plays: [play(1), play(2), play(3)] }));
     const moved = { ...play(2), sequence: 5, previous_text: 'Play 2' };
     const result = applyEvents(state, [event(11, 'play_corrected', moved)]);
-    expect(result.state.plays.map((p) => `${p.id}@${p.sequence}`)).toEqual(['p1@1', 'p3@3', 'p2@5']);
+    expect(result.state.plays.map((p) => `${p.id}@${p.sequence}`)).toEqual(['p1@1', 'p2@5', 'p3@3']);
   });
 
-  it('inserts a late play by sequence and replaces a re-sent play_added', () => {
+  it('appends new plays in arrival order and replaces a re-sent play_added', () => {
     const state = fromSnapshot(snapshot({ plays: [play(1), play(3)] }));
     const result = applyEvents(state, [
       event(11, 'play_added', play(2)),
       event(12, 'play_added', play(3, { text: 'Play 3 again' })),
     ]);
-    expect(result.state.plays.map((p) => p.text)).toEqual(['Play 1', 'Play 2', 'Play 3 again']);
+    expect(result.state.plays.map((p) => p.text)).toEqual(['Play 1', 'Play 3 again', 'Play 2']);
   });
 
   it('reports a gap when a batch starts after last + 1 and applies nothing past it', () => {
@@ -155,7 +155,7 @@ describe('applyEvents', () => {
     expect(result.state.probabilities.map((p) => p.play_id)).toEqual(['a', 'b']);
   });
 
-  it('replaces a probability of the same play and keeps them ordered', () => {
+  it('replaces a probability of the same play and appends new ones in arrival order', () => {
     const state = fromSnapshot(
       snapshot({
         probabilities: [probability(1, 0.5, '2025-08-23T16:05:00Z'), probability(3, 0.6, '2025-08-23T16:07:00Z')],
@@ -167,8 +167,8 @@ describe('applyEvents', () => {
     ]);
     expect(result.state.probabilities.map((p) => [p.sequence, p.home])).toEqual([
       [1, 0.5],
-      [2, 0.55],
       [3, 0.65],
+      [2, 0.55],
     ]);
   });
 });

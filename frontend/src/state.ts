@@ -30,8 +30,9 @@ export function fromSnapshot(snapshot: Snapshot): GameView {
     game: snapshot.game,
     seq: snapshot.seq,
     situation: snapshot.situation,
-    plays: [...snapshot.plays].sort(bySequence),
-    probabilities: [...snapshot.probabilities].sort(bySequence),
+    // The server's log order is ESPN's game order (its sequence numbers are an edit order).
+    plays: [...snapshot.plays],
+    probabilities: [...snapshot.probabilities],
     drives: {},
     corrected: new Set(),
   };
@@ -54,22 +55,6 @@ export function applyEvents(state: GameView, events: readonly GameEvent[]): Appl
     applied += 1;
   }
   return { kind: 'ok', state: applied === 0 ? state : draft.finish(), applied };
-}
-
-function bySequence(a: { sequence: number }, b: { sequence: number }): number {
-  return a.sequence - b.sequence;
-}
-
-/** Index of the first element whose sequence is greater than `sequence` (upper bound). */
-function insertionIndex(items: readonly { sequence: number }[], sequence: number): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((items[mid] as { sequence: number }).sequence <= sequence) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -145,12 +130,8 @@ class Draft {
   private upsertPlay(play: Play): void {
     const plays = (this.plays ??= [...this.base.plays]);
     const existing = plays.findIndex((p) => p.id === play.id);
-    if (existing >= 0 && (plays[existing] as Play).sequence === play.sequence) {
-      plays[existing] = play; // replaced in place
-      return;
-    }
-    if (existing >= 0) plays.splice(existing, 1);
-    plays.splice(insertionIndex(plays, play.sequence), 0, play);
+    if (existing >= 0) plays[existing] = play; // a correction replaces the play where it stands
+    else plays.push(play); // new plays arrive in game order
   }
 
   private upsertProbability(probability: Probability): void {
@@ -163,9 +144,7 @@ class Draft {
         return;
       }
     }
-    const last = probabilities[probabilities.length - 1];
-    if (last === undefined || last.sequence <= probability.sequence) probabilities.push(probability);
-    else probabilities.splice(insertionIndex(probabilities, probability.sequence), 0, probability);
+    probabilities.push(probability);
   }
 }
 

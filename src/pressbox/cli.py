@@ -303,3 +303,7 @@ async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[
         return [
             await replay_report(runtime, gid, status, started) for gid, status in results.items()
         ]
+
+
+if __name__ == "__main__":
+    app()

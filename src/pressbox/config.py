@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     failure_budget: int = Field(
         20, ge=1, description="Consecutive failed status polls before a stream ends Failed."
     )
-    max_stream_hours: Positive = Field(8.0, description="A stream running longer ends Failed.")
+    stall_hours: Positive = Field(
+        3.0, description="A stream whose game status stands still this long ends Failed."
+    )
+    max_stream_hours: Positive = Field(12.0, description="A stream running longer ends Failed.")
     ws_heartbeat_seconds: Positive = Field(15.0, description="WebSocket heartbeat interval, s.")
     replay_speed: Positive = Field(60.0, description="Default replay speed (x real time).")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")

@@ -35,6 +35,7 @@ class Runtime:
         """A streamer for one game of `league`, wired to this runtime."""
         limits = StreamLimits(
             failure_budget=self.settings.failure_budget,
+            stall_timeout=timedelta(hours=self.settings.stall_hours),
             max_duration=timedelta(hours=self.settings.max_stream_hours),
         )
         return Streamer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,18 @@ async def wait_for_seq(store: Store, seq: int) -> None:
     raise AssertionError(f"the log never reached seq {seq}")
 
 
+async def watch_statuses(store: Store, seen: list[str], stop: asyncio.Event) -> None:
+    """Record each distinct stream status as it changes (polled every 10 ms, once more at stop)."""
+    while True:
+        stopping = stop.is_set()
+        stream = await store.stream(GAME)
+        if stream is not None and (not seen or seen[-1] != stream.status):
+            seen.append(str(stream.status))
+        if stopping:
+            return
+        await asyncio.sleep(0.01)
+
+
 def seqs_of(messages: list[dict[str, Any]]) -> list[int]:
     return [e["seq"] for m in messages if m["type"] == "events" for e in m["events"]]
 
@@ -68,6 +81,8 @@ async def test_recorded_game_streams_end_to_end(tmp_path: Path, ncaaf_postman: P
         async with running(web, "127.0.0.1", 0) as base:
             ws_url = base.replace("http", "ws") + f"/ws/live/{GAME}"
             viewer = asyncio.create_task(collect(ws_url, early, stop))
+            statuses: list[str] = []
+            watcher = asyncio.create_task(watch_statuses(runtime.store, statuses, stop))
             streaming = asyncio.create_task(stream_games(runtime, games))
             # A second viewer joins mid-game and resumes from an old seq.
             await wait_for_seq(runtime.store, 60)
@@ -75,7 +90,7 @@ async def test_recorded_game_streams_end_to_end(tmp_path: Path, ncaaf_postman: P
             results = await asyncio.wait_for(streaming, timeout=120)
             assert not [t for t in asyncio.all_tasks() if t.get_name().startswith(f"{GAME}:")]
             stop.set()
-            await asyncio.gather(viewer, resumer)
+            await asyncio.gather(viewer, resumer, watcher)
             async with httpx.AsyncClient(base_url=base) as http:
                 snapshot = (await http.get(f"/api/games/{GAME}")).json()
                 listed = (await http.get("/api/live/games")).json()["games"]
@@ -90,6 +105,13 @@ async def test_recorded_game_streams_end_to_end(tmp_path: Path, ncaaf_postman: P
         )
 
     assert results == {GAME: StreamStatus.COMPLETED}
+    # Quarter ends and halftime pause the stream (document workers stop); play resumes it.
+    assert statuses[:3] == ["Scheduled", "AwaitingStart", "Active"], statuses
+    assert statuses[-1] == "Completed" and statuses.count("Paused") >= 2, statuses
+    assert all(
+        (a, b) in {("Active", "Paused"), ("Paused", "Active")}
+        for a, b in itertools.pairwise(statuses[2:-1])
+    ), statuses
     assert stream is not None and stream.status is StreamStatus.COMPLETED
     assert stream.started_at is not None and stream.ended_at is not None
     assert stream.started_at < stream.ended_at

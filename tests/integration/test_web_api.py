@@ -113,11 +113,15 @@ async def test_events_page_through_the_log(rest: httpx.AsyncClient) -> None:
     assert everything[0] == {**first, "data": status("STATUS_IN_PROGRESS", "in").data}
 
 
-async def test_the_snapshot_applies_corrections_and_orders_plays(rest: httpx.AsyncClient) -> None:
+async def test_the_snapshot_applies_corrections_in_place_in_log_order(
+    rest: httpx.AsyncClient,
+) -> None:
     snapshot = (await rest.get(f"/api/games/{GAME}")).json()
     assert snapshot["seq"] == snapshot["game"]["seq"] == SEEDED
     plays = [(p["id"], p["text"]) for p in snapshot["plays"]]
-    assert plays == [("p1", "fixed"), ("p2", "#2"), ("p3", "#3")]
+    # Log order is ESPN's game order (its sequence numbers are an edit order); a correction
+    # replaces the play where it stands.
+    assert plays == [("p2", "#2"), ("p1", "fixed"), ("p3", "#3")]
     assert (snapshot["game"]["home"]["score"], snapshot["game"]["away"]["score"]) == (7, 0)
     assert snapshot["game"]["stream"]["status"] == "Scheduled"
 

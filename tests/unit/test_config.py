@@ -35,7 +35,11 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert (settings.status_pregame_seconds, settings.status_live_seconds) == (20.0, 30.0)
     assert settings.cadences == {}
-    assert (settings.failure_budget, settings.max_stream_hours) == (20, 8.0)
+    assert (settings.failure_budget, settings.stall_hours, settings.max_stream_hours) == (
+        20,
+        3.0,
+        12.0,
+    )
     assert (settings.ws_heartbeat_seconds, settings.replay_speed) == (15.0, 60.0)
     assert settings.log_level == "INFO"
 

@@ -18,17 +18,17 @@ from pressbox.domain.sports import Phase, phase_of
 S = StreamStatus
 
 #: The legal transitions as docs/architecture.md states them, written out independently of the code.
-LEGAL = {
-    (S.SCHEDULED, S.AWAITING_START),
-    (S.SCHEDULED, S.ACTIVE),
-    (S.SCHEDULED, S.COMPLETED),
-    (S.SCHEDULED, S.FAILED),
-    (S.AWAITING_START, S.ACTIVE),
-    (S.AWAITING_START, S.COMPLETED),
-    (S.AWAITING_START, S.FAILED),
-    (S.ACTIVE, S.COMPLETED),
-    (S.ACTIVE, S.FAILED),
-}
+RUNNING_OR_ENDING = {S.ACTIVE, S.PAUSED, S.DELAYED, S.POSTPONED, S.CANCELED, S.COMPLETED, S.FAILED}
+LEGAL = (
+    {(S.SCHEDULED, t) for t in RUNNING_OR_ENDING | {S.AWAITING_START}}
+    | {(S.AWAITING_START, t) for t in RUNNING_OR_ENDING | {S.SCHEDULED}}
+    | {(S.ACTIVE, t) for t in RUNNING_OR_ENDING - {S.ACTIVE}}
+    | {(S.PAUSED, t) for t in RUNNING_OR_ENDING - {S.PAUSED}}
+    | {(S.DELAYED, t) for t in (RUNNING_OR_ENDING - {S.DELAYED}) | {S.AWAITING_START}}
+    | {(S.POSTPONED, S.SCHEDULED), (S.POSTPONED, S.CANCELED), (S.POSTPONED, S.FAILED)}
+    # Ended streams leave only by an operator's restart.
+    | {(S.CANCELED, S.SCHEDULED), (S.COMPLETED, S.SCHEDULED), (S.FAILED, S.SCHEDULED)}
+)
 MOVES = [(a, b) for a, b in itertools.product(S, S) if a is not b]
 
 
@@ -54,28 +54,29 @@ def test_staying_put_is_always_allowed(status: S) -> None:
     assert check_transition(status, status) is status
 
 
-def test_final_states_have_no_way_out() -> None:
-    assert {s for s in S if s.is_final} == {S.COMPLETED, S.FAILED}
-    for final in (S.COMPLETED, S.FAILED):
-        assert TRANSITIONS[final] == frozenset()
-        for target in S:
-            if target is not final:
-                with pytest.raises(IllegalTransition):
-                    check_transition(final, target)
+def test_ended_states_leave_only_by_a_restart() -> None:
+    assert {s for s in S if s.is_final} == {S.COMPLETED, S.FAILED, S.CANCELED}
+    for ended in (S.COMPLETED, S.FAILED, S.CANCELED):
+        assert TRANSITIONS[ended] == frozenset({S.SCHEDULED})
 
 
-# What each phase asks of a stream that is Scheduled / AwaitingStart / Active.
+def test_running_states_are_the_ones_a_streamer_follows() -> None:
+    assert {s for s in S if s.is_running} == {S.AWAITING_START, S.ACTIVE, S.PAUSED, S.DELAYED}
+
+
+CURRENTS = (S.SCHEDULED, S.AWAITING_START, S.ACTIVE, S.PAUSED, S.DELAYED)
+# What each phase asks of a stream that is Scheduled / AwaitingStart / Active / Paused / Delayed.
 PHASE_TARGETS = {
-    Phase.PREGAME: (S.AWAITING_START, S.AWAITING_START, S.ACTIVE),
-    Phase.LIVE: (S.ACTIVE, S.ACTIVE, S.ACTIVE),
-    Phase.BREAK: (S.ACTIVE, S.ACTIVE, S.ACTIVE),
-    Phase.HALFTIME: (S.ACTIVE, S.ACTIVE, S.ACTIVE),
-    Phase.DELAYED: (S.ACTIVE, S.ACTIVE, S.ACTIVE),
-    Phase.FINAL: (S.COMPLETED, S.COMPLETED, S.COMPLETED),
-    # Postponed, canceled and unknown keep watching: the stream stays where it is.
-    Phase.POSTPONED: (S.SCHEDULED, S.AWAITING_START, S.ACTIVE),
-    Phase.CANCELED: (S.SCHEDULED, S.AWAITING_START, S.ACTIVE),
-    Phase.UNKNOWN: (S.SCHEDULED, S.AWAITING_START, S.ACTIVE),
+    Phase.PREGAME: (S.AWAITING_START, S.AWAITING_START, S.ACTIVE, S.PAUSED, S.AWAITING_START),
+    Phase.LIVE: (S.ACTIVE,) * 5,
+    Phase.BREAK: (S.PAUSED,) * 5,
+    Phase.HALFTIME: (S.PAUSED,) * 5,
+    Phase.DELAYED: (S.DELAYED,) * 5,
+    Phase.FINAL: (S.COMPLETED,) * 5,
+    Phase.POSTPONED: (S.POSTPONED,) * 5,
+    Phase.CANCELED: (S.CANCELED,) * 5,
+    # Unknown keeps watching: the stream stays where it is.
+    Phase.UNKNOWN: CURRENTS,
 }
 
 
@@ -85,10 +86,9 @@ def test_every_phase_is_covered() -> None:
 
 @pytest.mark.parametrize("phase", list(Phase))
 def test_status_for_phase(phase: Phase) -> None:
-    currents = (S.SCHEDULED, S.AWAITING_START, S.ACTIVE)
-    got = tuple(status_for_phase(current, phase) for current in currents)
+    got = tuple(status_for_phase(current, phase) for current in CURRENTS)
     assert got == PHASE_TARGETS[phase]
-    for current, target in zip(currents, got, strict=True):
+    for current, target in zip(CURRENTS, got, strict=True):
         check_transition(current, target)  # what a phase asks for is always a legal move
 
 
@@ -123,15 +123,22 @@ def test_phase_of_espn_statuses(
     assert phase_of(name, state, completed, clock, detail) is expected
 
 
-@pytest.mark.parametrize("name", ["STATUS_POSTPONED", "STATUS_SUSPENDED", "STATUS_CANCELED"])
-def test_post_but_not_final_never_completes_a_stream(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "ends"),
+    [
+        ("STATUS_POSTPONED", S.POSTPONED),
+        ("STATUS_SUSPENDED", S.POSTPONED),
+        ("STATUS_CANCELED", S.CANCELED),
+    ],
+)
+def test_post_but_not_final_never_completes_or_fails_a_stream(name: str, ends: S) -> None:
     phase = phase_of(name, "post", False, 0.0, "")
     assert phase is not Phase.FINAL
-    assert status_for_phase(S.ACTIVE, phase) is S.ACTIVE
+    assert status_for_phase(S.ACTIVE, phase) is ends
 
 
 @pytest.mark.parametrize("state", ["pre", "in", "post", ""])
 def test_an_unknown_name_never_fails_a_stream(state: str) -> None:
     phase = phase_of("STATUS_NEVER_SEEN", state, False, 10.0, "")
-    for current in (S.SCHEDULED, S.AWAITING_START, S.ACTIVE):
+    for current in CURRENTS:
         assert status_for_phase(current, phase) is not S.FAILED

@@ -59,9 +59,10 @@ def test_status_snapshots_drive_the_lifecycle(recording: Recording) -> None:
     phases = {name: (status, phase, stream) for name, status, phase, stream in seen}
     assert phases["00_InProgressPriorToKickoff"] == ("STATUS_IN_PROGRESS", "live", "Active")
     # ESPN reports quarter ends as STATUS_IN_PROGRESS with 0:00 and "End of ...": a break.
+    # The stream pauses (document workers stop) for each, and resumes when play does.
     for name in ("04_InProgress_Q1_0000", "10_InProgress_Q2_0000", "15_InProgress_Q3_0000"):
-        assert phases[name] == ("STATUS_IN_PROGRESS", "break", "Active"), name
-    assert phases["11_InProgress_Halftime"] == ("STATUS_HALFTIME", "halftime", "Active")
+        assert phases[name] == ("STATUS_IN_PROGRESS", "break", "Paused"), name
+    assert phases["11_InProgress_Halftime"] == ("STATUS_HALFTIME", "halftime", "Paused")
     assert phases["12_InProgress_Q3_1500"][1:] == ("live", "Active")
     assert phases["17_Final"] == ("STATUS_FINAL", "final", "Completed")
     live = [name for name, _, phase, _ in seen if phase == "live"]

@@ -13,7 +13,8 @@ from pressbox.domain.events import EventType, StoredEvent
 class GameState:
     """Situation, plays and probability points at `seq`; status and score live on the game row.
 
-    Probability points keep their log order (ESPN's order): their sequence numbers repeat.
+    Plays and probability points keep their log order, which is ESPN's game order: ESPN's sequence
+    numbers are an edit order for plays and repeat for probability points.
     """
 
     seq: int = 0
@@ -44,6 +45,6 @@ class GameState:
         return {
             "seq": self.seq,
             "situation": self.situation,
-            "plays": sorted(self.plays.values(), key=lambda p: p["sequence"]),
+            "plays": list(self.plays.values()),
             "probabilities": self.probabilities,
         }

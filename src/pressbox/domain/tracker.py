@@ -122,7 +122,9 @@ class Tracker:
         return [Event(EventType.SITUATION, f"situation:{fingerprint(data)}", at, data)]
 
     def _on_plays(self, body: Any, at: datetime) -> list[Event]:
-        plays = sorted(read_items(PlayItem, body, "plays"), key=lambda p: p.sequence)
+        # ESPN lists plays in game order; sequenceNumber is an edit order (a late entry gets a
+        # later number), so the document's order is kept.
+        plays = read_items(PlayItem, body, "plays")
         events = [event for play in plays if (event := self._play_event(play, at))]
         if plays:
             events.extend(self._score_event(plays[-1], at))

@@ -7,6 +7,7 @@ streamer's code path is the same as live.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ class DocumentStats:
     bytes: int = 0
     errors: int = 0
     unchanged: int = 0
+    cancelled: int = 0  # sent, then abandoned (a worker stopped at a break or the end)
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -33,6 +35,7 @@ class DocumentStats:
             "bytes": self.bytes,
             "errors": self.errors,
             "unchanged": self.unchanged,
+            "cancelled": self.cancelled,
         }
 
 
@@ -94,6 +97,9 @@ class HttpClient:
         stats.requests += 1
         try:
             response = await self._client.get(target, params=params)
+        except asyncio.CancelledError:
+            stats.cancelled += 1
+            raise
         except httpx.HTTPError as exc:
             stats.errors += 1
             raise UpstreamError(f"{kind} request failed: {exc!r}", url=str(target)) from exc

@@ -243,7 +243,7 @@ class Store:
             raise StoreError(f"game {game_id} has no stream")
         check_transition(current.status, target)
         values: dict[str, Any] = {"status": str(target), "updated_at": now}
-        if target in (StreamStatus.AWAITING_START, StreamStatus.ACTIVE) and not current.started_at:
+        if target.is_running and not current.started_at:
             values["started_at"] = now
         if target.is_final:
             values["ended_at"] = now

@@ -34,10 +34,12 @@ COLLECTIONS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES, Documen
 
 @dataclass(frozen=True)
 class StreamLimits:
-    """Safety limits: consecutive failed status polls, and the longest a stream may run."""
+    """Safety limits: consecutive failed status polls; how long the game status may stand still
+    (not while Delayed: a rain delay waits without timing out); the longest a stream may run."""
 
     failure_budget: int = 20
-    max_duration: timedelta = timedelta(hours=8)
+    stall_timeout: timedelta = timedelta(hours=3)
+    max_duration: timedelta = timedelta(hours=12)
 
 
 class StreamFailed(PressboxError):
@@ -70,15 +72,17 @@ class Streamer:
         self._commit_lock = asyncio.Lock()
         self._workers: list[asyncio.Task[None]] = []
         self._began = clock.now()
+        self._progressed = clock.now()
 
     async def run(self) -> StreamStatus:
-        """Run the stream to its end; returns the final status (Completed or Failed)."""
+        """Follow the game until the stream leaves the running states; returns where it ended
+        (Completed, Failed, Canceled, or Postponed for the scheduler to pick up again)."""
         stream = await self.store.stream(self.game_id)
         if stream is None:
             raise PressboxError(f"game {self.game_id} has no stream")
         self.status = stream.status
         self._began = stream.started_at or self.clock.now()
-        if self.status.is_final:
+        if not (self.status.is_running or self.status is StreamStatus.SCHEDULED):
             return self.status
         self.tracker.restore(await self.store.events_since(self.game_id, 0, limit=1_000_000))
         try:
@@ -111,7 +115,7 @@ class Streamer:
 
     async def _follow(self, documents: GameDocuments) -> None:
         backoff, failures = Backoff(initial=2.0, cap=60.0), 0
-        while not self.status.is_final:
+        while self.status.is_running:
             started = self.clock.now()
             self._check_duration()
             try:
@@ -126,6 +130,8 @@ class Streamer:
             failures = 0
             backoff.reset()
             await self._recover("status")
+            if changes:
+                self._progressed = self.clock.now()
             if changes and not self._links_complete(documents):
                 documents = await self._rediscover(documents)
             await self._on_phase(documents)
@@ -134,14 +140,17 @@ class Streamer:
     async def _on_phase(self, documents: GameDocuments) -> None:
         phase = self.tracker.phase or Phase.UNKNOWN
         target = status_for_phase(self.status, phase)
-        if target is StreamStatus.COMPLETED:
+        if target is StreamStatus.ACTIVE:
+            if not self._workers:
+                self._start_workers(documents)
+        elif self._workers:
+            # Halftime, a break, a delay or the end: the document workers stop, and every
+            # document is read once more so that nothing of the play before it is lost.
             await self._stop_workers()
             await self._reconcile(documents)
-            if self._health:  # a finished stream has nothing left to be degraded about
-                self._health.clear()
-                await self.store.set_stream_health(self.game_id, {}, self.clock.now())
-        elif target is StreamStatus.ACTIVE and not self._workers:
-            self._start_workers(documents)
+        if target is StreamStatus.COMPLETED and self._health:
+            self._health.clear()  # a finished stream has nothing left to be degraded about
+            await self.store.set_stream_health(self.game_id, {}, self.clock.now())
         await self._move(target)
 
     def _links_complete(self, documents: GameDocuments) -> bool:
@@ -162,7 +171,7 @@ class Streamer:
         return fresh
 
     def _status_cadence(self) -> float:
-        if self.status is StreamStatus.ACTIVE:
+        if self.status in (StreamStatus.ACTIVE, StreamStatus.PAUSED):
             return self.profile.status_cadence_live
         return self.profile.status_cadence_pregame
 
@@ -219,7 +228,7 @@ class Streamer:
         return await self.espn.document(kind, url)
 
     async def _reconcile(self, documents: GameDocuments) -> None:
-        """After the final whistle, read every document once more so nothing late is lost."""
+        """When play stops (a break, the final whistle), read every document once more."""
         for kind, url in documents.refs.items():
             try:
                 await self._fetch_and_commit(kind, url)
@@ -242,8 +251,12 @@ class Streamer:
         self.status = record.status
 
     def _check_duration(self) -> None:
-        if self.clock.now() - self._began > self.limits.max_duration:
+        now = self.clock.now()
+        if now - self._began > self.limits.max_duration:
             raise StreamFailed(f"stream ran longer than the limit of {self.limits.max_duration}")
+        stalled = now - self._progressed
+        if stalled > self.limits.stall_timeout and self.status is not StreamStatus.DELAYED:
+            raise StreamFailed(f"game status has not changed for {stalled}; stopped watching")
 
     async def _degrade(self, what: str, exc: PressboxError, failures: int = 0) -> None:
         log.warning("game %s: %s failed (%d in a row): %s", self.game_id, what, failures, exc)
