@@ -6,13 +6,12 @@ into a `Recording`; `create_replay_app` serves it over HTTP at the same paths as
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from pressbox.errors import RecordingError
-from pressbox.replay.capture import repair_truncated
 from pressbox.replay.har import is_har, recording_from_har
+from pressbox.replay.jsonfile import read_json
 from pressbox.replay.postman import is_postman_collection, recording_from_postman
 from pressbox.replay.recording import RecordedResponse, Recording
 from pressbox.replay.server import create_replay_app
@@ -32,7 +31,7 @@ def load_recording(path: Path) -> Recording:
         RecordingError: the file is missing or unreadable, not JSON, of an unknown format, or holds
             no usable response. The message names the file and the supported formats.
     """
-    document = _read_json(path)
+    document = read_json(path, "recording file", SUPPORTED_FORMATS)
     parse: Callable[[object], Recording]
     if is_postman_collection(document):
         parse = recording_from_postman
@@ -44,22 +43,3 @@ def load_recording(path: Path) -> Recording:
         return parse(document)
     except RecordingError as exc:
         raise RecordingError(f"{path}: {exc}") from exc
-
-
-def _read_json(path: Path) -> object:
-    """The parsed JSON content of `path`, with read and parse errors as `RecordingError`."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise RecordingError(f"recording file not found: {path}") from exc
-    except OSError as exc:
-        raise RecordingError(f"cannot read recording file {path}: {exc.strerror or exc}") from exc
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        repaired = repair_truncated(raw.decode("utf-8", errors="replace"))
-        if repaired is not None:  # a `pressbox record` file cut short: keep what it captured
-            return json.loads(repaired)
-        raise RecordingError(
-            f"{path}: not a JSON file ({exc}); supported: {SUPPORTED_FORMATS}"
-        ) from exc

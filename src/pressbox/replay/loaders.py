@@ -10,13 +10,12 @@ The formats themselves are read in `loaders_site` and `loaders_core`, from shape
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from pressbox.errors import RecordingError
 from pressbox.replay.har import is_har
+from pressbox.replay.jsonfile import read_json
 from pressbox.replay.loaders_core import REQUIRED_DOCUMENTS, record_from_core_documents
 from pressbox.replay.loaders_site import (
     is_site_summary,
@@ -64,7 +63,7 @@ def load_game_record(path: Path) -> GameRecord:
     """
     if path.is_dir():
         return _load_core_directory(path)
-    document = _read_json(path)
+    document = read_json(path, "game file", SUPPORTED_GAME_FORMATS)
     if isinstance(document, Mapping):
         if "gamepackageJSON" in document:
             return record_from_gamepackage(document, source=str(path))
@@ -85,7 +84,7 @@ def is_game_file(path: Path) -> bool:
         if path.is_dir():
             files = _core_files(path)
             return files is not None and all(kind in files for kind in REQUIRED_DOCUMENTS)
-        document = _read_json(path)
+        document = read_json(path, "game file", SUPPORTED_GAME_FORMATS)
     except RecordingError:
         return False
     if not isinstance(document, Mapping):
@@ -107,7 +106,9 @@ def _load_core_directory(path: Path) -> GameRecord:
         prefix = files["plays"].name.removesuffix(f"{CORE_FILE_SUFFIXES['plays']}.json")
         names = ", ".join(f"{prefix}{CORE_FILE_SUFFIXES[kind]}.json" for kind in missing)
         raise RecordingError(f"{path}: the core-API document set lacks {names}")
-    documents = {kind: _read_json(file) for kind, file in files.items()}
+    documents = {
+        kind: read_json(file, "game file", SUPPORTED_GAME_FORMATS) for kind, file in files.items()
+    }
     return record_from_core_documents(documents, source=str(path))
 
 
@@ -125,22 +126,6 @@ def _core_files(directory: Path) -> dict[str, Path] | None:
         kind: directory / f"{prefix}{ending}.json" for kind, ending in CORE_FILE_SUFFIXES.items()
     }
     return {kind: file for kind, file in candidates.items() if file.is_file()}
-
-
-def _read_json(path: Path) -> Any:
-    """The parsed JSON content of `path` (a UTF-8 BOM is allowed), errors as `RecordingError`."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise RecordingError(f"game file not found: {path}") from exc
-    except OSError as exc:
-        raise RecordingError(f"cannot read game file {path}: {exc.strerror or exc}") from exc
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordingError(
-            f"{path}: not a JSON file ({exc}); supported: {SUPPORTED_GAME_FORMATS}"
-        ) from exc
 
 
 def _shape(document: object) -> str:
