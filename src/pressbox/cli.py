@@ -14,12 +14,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import Settings, load_settings
 from pressbox.domain.sports import profile_for
 from pressbox.errors import PressboxError
 from pressbox.replay.recorder import recording
+from pressbox.replay.remote import replay_clock
 from pressbox.replay.session import (
     ReplayPlan,
     plan_replay,
@@ -29,7 +31,11 @@ from pressbox.replay.session import (
     stream_games,
 )
 from pressbox.runtime import open_runtime
+from pressbox.store import Store
 from pressbox.store.migrate import upgrade
+from pressbox.store.operations import list_streams
+from pressbox.streaming.runner import StreamRunner, run_until_terminated
+from pressbox.streaming.scheduler import Scheduler, ScheduleReport
 from pressbox.web import create_app
 from pressbox.web.server import running
 
@@ -112,6 +118,78 @@ def migrate() -> None:
     settings = _settings()
     _run(asyncio.to_thread(upgrade, settings.database_url))
     err.print(f"database at {settings.database_url} is up to date")
+
+
+@app.command()
+def schedule(
+    league: Annotated[
+        list[str] | None,
+        typer.Option(help="League to schedule, repeatable (default: PRESSBOX_LEAGUES)."),
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, max=14, help="Days after today to look at (PRESSBOX_SCHEDULE_DAYS)."),
+    ] = None,
+    espn_site_url: Annotated[
+        str | None,
+        typer.Option(help="ESPN site API base URL (default: PRESSBOX_ESPN_SITE_URL)."),
+    ] = None,
+) -> None:
+    """Run the scheduler once: read the leagues' ESPN scoreboards for today and the days ahead,
+    add and update games, and create, move, postpone, cancel or reschedule their streams.
+
+    Prints what it changed; exits 1 if a scoreboard could not be read.
+    """
+    settings = _settings()
+    leagues = league or settings.leagues
+    for name in leagues:
+        try:
+            profile_for(name)
+        except ValueError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+    ahead = settings.schedule_days if days is None else days
+    report: ScheduleReport = _run(_schedule(settings, leagues, ahead, espn_site_url))
+    for table in schedule_tables(report):
+        Console().print(table)
+    for league_report in report.leagues:
+        for problem in league_report.errors:
+            err.print(f"[red]error:[/] {league_report.league}: {problem}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+async def _schedule(
+    settings: Settings, leagues: list[str], days: int, site_url: str | None
+) -> ScheduleReport:
+    async with open_runtime(settings, SystemClock(), site_url=site_url) as runtime:
+        return await Scheduler(runtime, leagues, days).run_once()
+
+
+def schedule_tables(report: ScheduleReport) -> list[Table]:
+    """A table of counts (a column per league) and, when something changed, the changes."""
+    leagues = report.leagues
+    counts = Table(title=f"schedule at {report.at:%Y-%m-%d %H:%M}Z")
+    counts.add_column("")
+    for r in leagues:
+        span = f"{r.days[0]:%m-%d}..{r.days[-1]:%m-%d}" if r.days else ""
+        counts.add_column(f"{r.league}\n{span}", justify="right")
+    counts.add_row("events read", *(str(r.events) for r in leagues))
+    for kind in report.counts:
+        counts.add_row(str(kind), *(str(r.counts[kind]) for r in leagues))
+    counts.add_row("errors", *(str(len(r.errors)) for r in leagues))
+    tables = [counts]
+    if report.changed:
+        changes = Table(title="changes")
+        for column in ("league", "game", "id", "change", "stream at"):
+            changes.add_column(column)
+        for r in report.leagues:
+            for done in r.done:
+                at = f"{done.scheduled_at:%Y-%m-%d %H:%M}Z" if done.scheduled_at else ""
+                what = str(done.change).replace("games", "game").replace("streams", "stream")
+                changes.add_row(r.league, done.game, done.game_id, what, at)
+        tables.append(changes)
+    return tables
 
 
 @app.command()
@@ -217,6 +295,51 @@ async def _record(
         return str(run.result())
 
 
+@app.command("runner")
+def runner_command(
+    espn_url: Annotated[
+        str | None,
+        typer.Option(
+            help="ESPN core API base URL (default: PRESSBOX_ESPN_CORE_URL). A replay server's "
+            "URL runs the runner on the server's replay clock."
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1, max=10000, help="Replay clock speed (default: the replay server's own)."
+        ),
+    ] = None,
+    max_streams: Annotated[
+        int, typer.Option(min=1, max=1000, help="Streams this runner follows at once.")
+    ] = 20,
+) -> None:
+    """Claim due streams by lease and stream them until stopped (Ctrl-C or SIGTERM).
+
+    Any number of runners share one database (PRESSBOX_DATABASE_URL). A runner that dies loses
+    its streams to another after PRESSBOX_LEASE_TTL_SECONDS; one that stops releases them at once.
+    """
+    settings = _settings()
+    _run(_runner(settings, espn_url, speed, max_streams))
+
+
+async def _runner(
+    settings: Settings, espn_url: str | None, speed: float | None, max_streams: int
+) -> None:
+    clock: Any = SystemClock()
+    if espn_url:
+        clock = await replay_clock(espn_url, speed) or clock
+    if speed is not None and isinstance(clock, SystemClock):
+        raise PressboxError(f"--speed needs a replay server at --espn-url (got {espn_url})")
+    async with (
+        open_runtime(settings, clock, espn_url) as runtime,
+        StreamRunner(runtime, max_concurrent=max_streams) as runner,
+    ):
+        pace = f" on the replay clock at {clock.speed:g}x" if isinstance(clock, ScaledClock) else ""
+        err.print(f"runner {runner.owner_id} claiming streams{pace}")
+        await run_until_terminated(runner)
+
+
 @app.command("replay-server")
 def replay_server(
     sources: SourcesArg,
@@ -249,7 +372,13 @@ async def _serve(
     if plan is None:
         clock: Any = SystemClock()
         async with open_runtime(settings, clock) as runtime:
-            web = create_app(runtime.store, runtime.bus, clock, settings.ws_heartbeat_seconds)
+            web = create_app(
+                runtime.store,
+                runtime.bus,
+                clock,
+                settings.ws_heartbeat_seconds,
+                admin_token=settings.admin_token.get_secret_value(),
+            )
             async with running(web, host, port) as url:
                 err.print(f"Pressbox is serving on {url}/#/live")
                 await asyncio.Event().wait()
@@ -261,7 +390,13 @@ async def _serve(
     ):
         games = plan.games
         await prepare_streams(runtime, games)
-        web = create_app(runtime.store, runtime.bus, clock, settings.ws_heartbeat_seconds)
+        web = create_app(
+            runtime.store,
+            runtime.bus,
+            clock,
+            settings.ws_heartbeat_seconds,
+            admin_token=settings.admin_token.get_secret_value(),
+        )
         async with running(web, host, port) as url:
             err.print(
                 f"Replaying {len(games)} game(s) at {clock.speed:g}x. "
@@ -303,6 +438,59 @@ async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[
         return [
             await replay_report(runtime, gid, status, started) for gid, status in results.items()
         ]
+
+
+@app.command("streams")
+def streams_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON of GET /api/streams instead.")
+    ] = False,
+) -> None:
+    """Print every stream: game, status, owner, lease age, retries, last poll, degraded
+    documents, failure reason, and when it was scheduled, started and ended."""
+    settings = _settings()
+    rows: list[dict[str, Any]] = _run(_streams(settings))
+    if as_json:
+        print(json.dumps({"streams": rows}, indent=2))
+    else:
+        Console().print(streams_table(rows))
+
+
+async def _streams(settings: Settings) -> list[dict[str, Any]]:
+    store = Store.connect(settings.database_url)
+    try:
+        now = SystemClock().now()
+        return [view.to_json(now) for view in await list_streams(store)]
+    finally:
+        await store.close()
+
+
+def streams_table(rows: list[dict[str, Any]]) -> Table:
+    """The streams as a Rich table: the columns of GET /api/streams, times as HH:MM:SS."""
+    table = Table(title=f"{len(rows)} stream(s)")
+    columns = ("game", "name", "status", "owner", "lease age", "retries", "last poll")
+    for column in (*columns, "degraded", "failure reason", "scheduled", "started", "ended"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        age = r["lease_age_seconds"]
+        table.add_row(
+            r["game_id"],
+            r["name"],
+            r["status"],
+            r["owner"] or "",
+            "" if age is None else f"{age:.0f}s",
+            str(r["retries"]),
+            _clock_time(r["last_poll_at"]),
+            ", ".join(r["degraded"]),
+            r["failure_reason"] or "",
+            *(_clock_time(r[key]) for key in ("scheduled_at", "started_at", "ended_at")),
+        )
+    return table
+
+
+def _clock_time(stamp: str | None) -> str:
+    """An ISO time as "08-23 16:06:54" (month-day, UTC); empty for none."""
+    return "" if stamp is None else f"{stamp[5:10]} {stamp[11:19]}"
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from pressbox.domain.documents import DocumentKind
 from pressbox.domain.sports import PROFILES, SportProfile
 from pressbox.errors import ConfigError
 
 Positive = Annotated[float, Field(gt=0)]
+#: A shorter admin token is guessable: refused at start.
+MIN_ADMIN_TOKEN = 16
 
 
 class Settings(BaseSettings):
@@ -34,10 +36,37 @@ class Settings(BaseSettings):
         AnyHttpUrl("https://sports.core.api.espn.com"),
         description="Base URL of ESPN's core API; the replay server's URL in a replay.",
     )
+    espn_site_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://site.api.espn.com"),
+        description="Base URL of ESPN's site API (scoreboards); its own host and budget.",
+    )
+    leagues: Annotated[list[str], NoDecode] = Field(
+        ["college-football", "nfl", "nba"],
+        description="Leagues the scheduler follows, comma-separated ESPN slugs.",
+    )
+    schedule_days: int = Field(
+        1, ge=0, le=14, description="Days after today the scheduler looks ahead (1: tomorrow)."
+    )
+    schedule_lead_minutes: float = Field(
+        10.0, ge=0, description="A stream is scheduled this many minutes before the start."
+    )
+    schedule_move_minutes: float = Field(
+        5.0, ge=0, description="A start moving more than this moves its Scheduled stream."
+    )
+    schedule_interval_seconds: Positive = Field(
+        300.0, description="Seconds between two scheduler runs inside `serve`."
+    )
     espn_rate: Positive = Field(1.0, description="ESPN request budget, requests per second.")
     espn_burst: int = Field(5, ge=1, le=100, description="Requests the ESPN budget allows at once.")
     http_timeout: Positive = Field(
         10.0, description="Seconds before an upstream request times out."
+    )
+    espn_block_minutes: Positive = Field(
+        5.0, description="After an HTTP 403 (ESPN's IP block), minutes with no request to it."
+    )
+    admin_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token of the operator endpoints (cancel, restart); unset: refused.",
     )
     host: str = Field("127.0.0.1", description="Address the web server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
@@ -57,6 +86,13 @@ class Settings(BaseSettings):
     max_stream_hours: Positive = Field(12.0, description="A stream running longer ends Failed.")
     ws_heartbeat_seconds: Positive = Field(15.0, description="WebSocket heartbeat interval, s.")
     replay_speed: Positive = Field(60.0, description="Default replay speed (x real time).")
+    lease_ttl_seconds: Positive = Field(
+        30.0, description="A runner's lease on a stream lasts this long unless renewed, s."
+    )
+    max_retries: int = Field(
+        5, ge=0, description="Takeovers of a stream whose runner died before it ends Failed."
+    )
+    runner_poll_seconds: Positive = Field(5.0, description="How often a runner claims streams, s.")
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
 
     @field_validator("database_url")
@@ -67,6 +103,28 @@ class Settings(BaseSettings):
                 "use an async driver URL: sqlite+aiosqlite:///path.db or "
                 "postgresql+asyncpg://user:pass@host/db"
             )
+        return value
+
+    @field_validator("leagues", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("leagues")
+    @classmethod
+    def _supported_leagues(cls, value: list[str]) -> list[str]:
+        unknown = [league for league in value if league not in PROFILES]
+        if unknown or not value:
+            raise ValueError(f"leagues must be some of {sorted(PROFILES)}, got {value}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"use at least {MIN_ADMIN_TOKEN} characters (or leave it unset)")
         return value
 
     @field_validator("cadences")

@@ -21,6 +21,7 @@ from pressbox.domain.lifecycle import StreamStatus
 from pressbox.domain.sports import SEED_FOOTBALL_CADENCES, SportProfile
 from pressbox.replay import Recording, load_recording
 from pressbox.sources.budget import RequestBudget
+from pressbox.sources.circuit import CircuitState
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.http import HttpClient
 from pressbox.store import GameInfo, Store, StreamRecord, TeamInfo
@@ -49,7 +50,13 @@ class FakeEspn:
 
         status = bodies(f"{COMPETITION}/status")
         names = [json.loads(body)["type"]["name"] for body in status]
-        self.live = [b for b, n in zip(status, names, strict=True) if n == "STATUS_IN_PROGRESS"]
+        details = [json.loads(body)["type"]["detail"] for body in status]
+        # In play: in progress, and not a period's end (a break pauses the document workers).
+        self.live = [
+            b
+            for b, n, d in zip(status, names, details, strict=True)
+            if n == "STATUS_IN_PROGRESS" and not d.startswith("End of")
+        ]
         self.final = status[names.index("STATUS_FINAL")]
         #: Status bodies served in turn, round and round (one body: the game stands still).
         self.status = self.live[:1]
@@ -295,3 +302,54 @@ async def test_a_worker_cancelled_between_tracking_and_commit_loses_nothing(
     with pytest.raises(asyncio.CancelledError):
         await worker
     assert await harness.count(EventType.PROBABILITY) == 25
+
+
+async def test_a_403_pauses_every_poll_of_the_host_then_the_stream_recovers(
+    harness: Harness,
+) -> None:
+    """ESPN's IP block: one 403 opens the host's circuit, so no document of any game is requested
+    for the block period; the stream is Degraded meanwhile, never Failed, and heals itself."""
+    circuit = harness.espn.http.circuit
+    circuit.block = timedelta(minutes=10)  # 0.6 s at 1000x
+    task = harness.start(StreamLimits(failure_budget=3))
+
+    async def streaming() -> bool:
+        stream, plays = await harness.stream(), await harness.count(EventType.PLAY_ADDED)
+        return stream.status is StreamStatus.ACTIVE and plays > 0 and workers_alive() == WORKERS
+
+    await wait_until(streaming, "the stream is Active with every worker")
+    harness.fake.failing["situation"] = httpx.Response(403, text="Forbidden")
+
+    async def circuit_open() -> bool:
+        return circuit.state is CircuitState.OPEN
+
+    await wait_until(circuit_open, "the circuit opens")
+    sent = sum(harness.fake.requests.values())
+    blocked_until = circuit.blocked_until
+    assert blocked_until is not None
+    del harness.fake.failing["situation"]  # the block lifts by the time it is probed
+
+    async def degraded() -> bool:
+        health = (await harness.stream()).health
+        return "status" in health and "plays" in health
+
+    await wait_until(degraded, "status and plays are refused by the open circuit")
+    stream = await harness.stream()
+    assert stream.status is StreamStatus.ACTIVE  # degraded, not failed
+    assert "refused us (HTTP 403): requests paused until" in stream.health["status"]
+    assert "HTTP 403" in stream.health["situation"]
+    while harness.clock.now() < blocked_until - timedelta(seconds=30):
+        assert sum(harness.fake.requests.values()) == sent  # nothing was sent while blocked
+        await asyncio.sleep(0.01)
+    assert sum(s.blocked for s in harness.espn.http.stats.by_kind.values()) >= 3
+
+    async def healed() -> bool:
+        stream = await harness.stream()
+        closed = circuit.state is CircuitState.CLOSED
+        return closed and stream.health == {} and stream.status is StreamStatus.ACTIVE
+
+    await wait_until(healed, "the circuit closes and every document recovers")
+    assert harness.fake.requests["situation"] > 1
+    harness.fake.status = [harness.fake.final]
+    assert await asyncio.wait_for(task, 10) is StreamStatus.COMPLETED
+    assert (await harness.stream()).failure_reason is None

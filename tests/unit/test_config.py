@@ -122,10 +122,22 @@ def test_a_bad_log_level_is_refused(level: str) -> None:
         ("PRESSBOX_FAILURE_BUDGET", "0"),
         ("PRESSBOX_ESPN_CORE_URL", "not a url"),
         ("PRESSBOX_MAX_STREAM_HOURS", "-1"),
+        ("PRESSBOX_ESPN_BLOCK_MINUTES", "0"),
     ],
 )
 def test_unsafe_numbers_and_urls_are_refused(name: str, value: str) -> None:
     assert name in refusal(**{name: value})
+
+
+def test_a_guessable_admin_token_is_refused_and_a_good_one_never_shows() -> None:
+    message = refusal(PRESSBOX_ADMIN_TOKEN="hunter2")
+    assert "PRESSBOX_ADMIN_TOKEN" in message and "at least 16 characters" in message
+    assert "hunter2" not in message
+    assert load_settings().admin_token.get_secret_value() == ""  # unset: operations refused
+    token = "a-long-operator-token-4f9c"
+    settings = load_settings(admin_token=token)
+    assert settings.admin_token.get_secret_value() == token
+    assert token not in repr(settings) and token not in str(settings.model_dump())
 
 
 def test_every_problem_is_named_at_once() -> None:

@@ -23,6 +23,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pressbox.clock import Clock, format_time
+from pressbox.replay.faults import (
+    FAULT_STATUS,
+    Fault,
+    LoggedRequest,
+    RequestLog,
+    fault_at,
+    fault_headers,
+    hang,
+)
 from pressbox.replay.games import Answer, ReplayGames
 from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording, parse_query
@@ -30,6 +39,8 @@ from pressbox.replay.recording import Recording, parse_query
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 DEFAULT_PAGE_SIZE = 25
 STATUS_PATH = "/_replay/status"
+#: nginx's "client closed request": the status of a hung request whose client gave up.
+ABANDONED = 499
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -206,11 +217,17 @@ def _dump(document: object) -> bytes:
 
 
 def create_replay_app(
-    recording: Recording | None, clock: Clock, games: Sequence[GameRecord] = ()
+    recording: Recording | None,
+    clock: Clock,
+    games: Sequence[GameRecord] = (),
+    *,
+    faults: Sequence[Fault] = (),
+    request_log: RequestLog | None = None,
 ) -> Starlette:
     """An ASGI app serving `recording` and `games` at ESPN's paths on `clock`'s time, plus
     `/_replay/status`. Recorded responses answer first; the replayed games answer the rest with
-    documents synthesized for the replay time (`replay.games`).
+    documents synthesized for the replay time (`replay.games`). During a fault's window its
+    requests get the fault instead (`replay.faults`); `request_log` records every request.
 
     Run it under uvicorn with `date_header=False`, or uvicorn adds a wall-clock `Date` header
     beside the replay clock's one.
@@ -226,8 +243,17 @@ def create_replay_app(
         now = clock.now()
         if request.method != "GET":
             return _method_not_allowed(now)
-        reply = reply_at(recording, replayed, request.url.path, request.url.query, now)
-        return Response(reply.body, status_code=reply.status, headers=reply.headers)
+        path = request.url.path
+        fault = fault_at(faults, path, now)
+        if fault is not None:
+            response = await _faulty(fault, request, clock, now)
+        else:
+            reply = reply_at(recording, replayed, path, request.url.query, now)
+            response = Response(reply.body, status_code=reply.status, headers=reply.headers)
+        if request_log is not None:
+            status = 0 if response.status_code == ABANDONED else response.status_code
+            request_log.record(LoggedRequest(now, path, status, fault.kind if fault else None))
+        return response
 
     return Starlette(
         routes=[
@@ -235,6 +261,15 @@ def create_replay_app(
             Route("/{path:path}", replay, methods=_ALL_METHODS),
         ]
     )
+
+
+async def _faulty(fault: Fault, request: Request, clock: Clock, now: datetime) -> Response:
+    """The fault's answer; a timeout first holds the request until its client gives up."""
+    if fault.kind == "timeout" and await hang(request.receive, clock, fault.remaining(now)):
+        return Response(b"", status_code=ABANDONED)  # nobody is left to read it
+    reply = error_reply(FAULT_STATUS[fault.kind], f"replayed fault: {fault.kind}", clock.now())
+    headers = {**reply.headers, **fault_headers(fault, now)}
+    return Response(reply.body, status_code=reply.status, headers=headers)
 
 
 def _method_not_allowed(now: datetime) -> Response:

@@ -13,7 +13,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from typing import Any
 from pressbox.clock import Clock
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.replay import load_recording
+from pressbox.replay.faults import Fault, RequestLog
 from pressbox.replay.loaders import is_game_file, load_game_record
 from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording
@@ -124,9 +125,13 @@ async def replay_upstream(
     records: list[GameRecord] | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    *,
+    faults: Sequence[Fault] = (),
+    request_log: RequestLog | None = None,
 ) -> AsyncIterator[str]:
-    """Serve the recording and the games on the replay clock; yields the ESPN base URL to use."""
-    app = create_replay_app(recording, clock, records or [])
+    """Serve the recording and the games on the replay clock; yields the ESPN base URL to use.
+    `faults` make it misbehave on schedule; `request_log` records every request it gets."""
+    app = create_replay_app(recording, clock, records or [], faults=faults, request_log=request_log)
     async with running(app, host, port, date_header=False) as url:
         yield url
 

@@ -1,4 +1,9 @@
-"""Retry policy: a pure classifier of failures plus a jittered exponential backoff."""
+"""Retry policy: a pure classifier of failures plus a jittered exponential backoff.
+
+Timeouts, network errors, 5xx and 429 back off exponentially with full jitter; a refusal (403 and
+other 4xx) waits the cap at once; a request refused by an open circuit (`HostBlocked`) waits
+until the circuit may let a probe through, plus jitter, so the host's pollers do not wake as one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Iterator
 
 import backoff
 
-from pressbox.errors import UpstreamDataError, UpstreamError, UpstreamStatusError
+from pressbox.errors import HostBlocked, UpstreamDataError, UpstreamError, UpstreamStatusError
 
 RETRYABLE_STATUSES = frozenset({404, 408, 425, 429, 500, 502, 503, 504})
 
@@ -33,7 +38,10 @@ class Backoff:
         return delays
 
     def next_delay(self, exc: BaseException | None = None) -> float:
-        """The next wait; a failure that retrying will not cure waits the cap at once."""
+        """The next wait; a failure that retrying will not cure waits the cap at once, and a
+        blocked host's request waits until its circuit half-opens."""
+        if isinstance(exc, HostBlocked):
+            return exc.retry_in + float(backoff.full_jitter(self.initial))
         if exc is not None and not is_retryable(exc):
             return float(backoff.full_jitter(self.cap))
         return float(backoff.full_jitter(next(self._delays)))

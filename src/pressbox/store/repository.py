@@ -64,6 +64,27 @@ class StreamRecord:
     retry_count: int
     owner: str | None
     health: dict[str, str]
+    lease_expires_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    last_poll_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, m: Any) -> StreamRecord:
+        """The record of a `streams` row mapping."""
+        return cls(
+            m["game_id"],
+            StreamStatus(m["status"]),
+            m["scheduled_at"],
+            m["started_at"],
+            m["ended_at"],
+            m["failure_reason"],
+            m["retry_count"],
+            m["owner"],
+            m["health"] or {},
+            m["lease_expires_at"],
+            m["heartbeat_at"],
+            m["last_poll_at"],
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -218,20 +239,7 @@ class Store:
         """The game's stream row, or None."""
         async with self._tx() as conn:
             row = (await conn.execute(select(streams).where(streams.c.game_id == game_id))).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return StreamRecord(
-            m["game_id"],
-            StreamStatus(m["status"]),
-            m["scheduled_at"],
-            m["started_at"],
-            m["ended_at"],
-            m["failure_reason"],
-            m["retry_count"],
-            m["owner"],
-            m["health"] or {},
-        )
+        return None if row is None else StreamRecord.from_row(row._mapping)
 
     @finishing
     async def move_stream(
@@ -314,6 +322,7 @@ def _summary_query() -> Any:
         streams.c.started_at.label("stream_started_at"),
         streams.c.ended_at.label("stream_ended_at"),
         streams.c.failure_reason.label("stream_failure_reason"),
+        streams.c.health.label("stream_health"),
     ).select_from(games.outerjoin(streams, streams.c.game_id == games.c.id))
 
 
@@ -325,6 +334,8 @@ def _summary(row: Any) -> dict[str, Any]:
             "started_at": row["stream_started_at"] and format_time(row["stream_started_at"]),
             "ended_at": row["stream_ended_at"] and format_time(row["stream_ended_at"]),
             "failure_reason": row["stream_failure_reason"],
+            # Documents whose last fetch failed: the stream is Degraded while this is not empty.
+            "degraded": sorted(row["stream_health"] or {}),
         }
     return {
         "id": row["id"],

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -80,9 +81,13 @@ streams = Table(
     Column("ended_at", TZ, nullable=True),
     Column("failure_reason", String(512), nullable=True),
     Column("retry_count", Integer, nullable=False, default=0),
-    Column("owner", String(128), nullable=True),
+    Column("owner", String(128), nullable=True),  # the lease holder (a runner's id)
     Column("health", JSON, nullable=True),
     Column("updated_at", TZ, nullable=True),
+    Column("lease_expires_at", TZ, nullable=True),
+    Column("heartbeat_at", TZ, nullable=True),  # the holder's last renewal
+    Column("last_poll_at", TZ, nullable=True),  # the streamer's last successful status poll
+    Index("ix_streams_status_scheduled_at", "status", "scheduled_at"),
 )
 
 events = Table(

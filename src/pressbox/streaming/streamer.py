@@ -18,10 +18,10 @@ from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.documents import Document, DocumentKind
 from pressbox.domain.events import Event
-from pressbox.domain.lifecycle import StreamStatus, status_for_phase
+from pressbox.domain.lifecycle import IllegalTransition, StreamStatus, status_for_phase
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
-from pressbox.errors import PressboxError, StoreError, UpstreamError
+from pressbox.errors import HostBlocked, PressboxError, StoreError, UpstreamError
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
@@ -30,6 +30,9 @@ from pressbox.streaming.discovery import GameDocuments, discover, rediscover
 log = logging.getLogger(__name__)
 
 COLLECTIONS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES, DocumentKind.DRIVES})
+#: Halftime and the breaks between periods: nothing but the status changes, so only it is polled.
+PAUSE_PHASES = frozenset({Phase.BREAK, Phase.HALFTIME})
+_IN_GAME = frozenset({StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.DELAYED})
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,16 @@ class Streamer:
         self.tracker = Tracker()
         self.status = StreamStatus.SCHEDULED
         self._health: dict[str, str] = {}
+        self._health_lock = asyncio.Lock()
         self._commit_lock = asyncio.Lock()
         self._workers: list[asyncio.Task[None]] = []
         self._began = clock.now()
         self._progressed = clock.now()
+        self._catch_up = False
+        self.last_poll: datetime | None = None  # the last successful status poll
+        #: Phases in which the document workers stop (the status loop goes on). Empty: the
+        #: seed's behaviour, polling every document through breaks (`bench/pause.py`).
+        self.pause_phases: frozenset[Phase] = PAUSE_PHASES
 
     async def run(self) -> StreamStatus:
         """Follow the game until the stream leaves the running states; returns where it ended
@@ -84,7 +93,10 @@ class Streamer:
         self._began = stream.started_at or self.clock.now()
         if not (self.status.is_running or self.status is StreamStatus.SCHEDULED):
             return self.status
-        self.tracker.restore(await self.store.events_since(self.game_id, 0, limit=1_000_000))
+        logged = await self.store.events_since(self.game_id, 0, limit=1_000_000)
+        self.tracker.restore(logged)
+        # A stream resumed in the game reads every document once at its first pass.
+        self._catch_up = bool(logged) and self.status in _IN_GAME
         try:
             documents = await self._discover()
             await self._follow(documents)
@@ -103,7 +115,7 @@ class Streamer:
                     self.espn, self.profile.sport, self.profile.league, self.game_id
                 )
             except UpstreamError as exc:
-                failures += 1
+                failures += not isinstance(exc, HostBlocked)  # a paused host is not our failure
                 await self._degrade("discovery", exc, failures)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
@@ -123,12 +135,13 @@ class Streamer:
                 # Reading the body can fail too (UpstreamDataError): a failed poll, not a crash.
                 changes = await finish(self._track(status))
             except UpstreamError as exc:
-                failures += 1
+                failures += not isinstance(exc, HostBlocked)  # a paused host is not our failure
                 await self._degrade("status", exc, failures)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
             failures = 0
             backoff.reset()
+            self.last_poll = self.clock.now()
             await self._recover("status")
             if changes:
                 self._progressed = self.clock.now()
@@ -140,17 +153,20 @@ class Streamer:
     async def _on_phase(self, documents: GameDocuments) -> None:
         phase = self.tracker.phase or Phase.UNKNOWN
         target = status_for_phase(self.status, phase)
-        if target is StreamStatus.ACTIVE:
+        polling = target is StreamStatus.PAUSED and phase not in self.pause_phases
+        if target is StreamStatus.ACTIVE or polling:
             if not self._workers:
                 self._start_workers(documents)
-        elif self._workers:
+        elif self._workers or self._catch_up:
             # Halftime, a break, a delay or the end: the document workers stop, and every
-            # document is read once more so that nothing of the play before it is lost.
+            # document is read once more so that nothing of the play before it is lost. A
+            # resumed stream does the same once: its last runner may have died before that read.
             await self._stop_workers()
             await self._reconcile(documents)
+        self._catch_up = False
         if target is StreamStatus.COMPLETED and self._health:
             self._health.clear()  # a finished stream has nothing left to be degraded about
-            await self.store.set_stream_health(self.game_id, {}, self.clock.now())
+            await self._save_health()
         await self._move(target)
 
     def _links_complete(self, documents: GameDocuments) -> bool:
@@ -246,7 +262,14 @@ class Streamer:
     async def _move(self, target: StreamStatus, reason: str | None = None) -> None:
         if target is self.status:
             return
-        record = await self.store.move_stream(self.game_id, target, self.clock.now(), reason)
+        try:
+            record = await self.store.move_stream(self.game_id, target, self.clock.now(), reason)
+        except IllegalTransition as exc:
+            # Someone else moved the stream (an operator canceled it): the row is the truth.
+            found = await self.store.stream(self.game_id)
+            log.warning("game %s: not moved to %s: %s; the row is kept", self.game_id, target, exc)
+            self.status = found.status if found else self.status
+            return
         log.info("game %s stream %s -> %s %s", self.game_id, self.status, target, reason or "")
         self.status = record.status
 
@@ -263,13 +286,25 @@ class Streamer:
         message = str(exc)[:200]
         if self._health.get(what) != message:
             self._health[what] = message
-            await self.store.set_stream_health(self.game_id, dict(self._health), self.clock.now())
+            await self._save_health()
         if failures >= self.limits.failure_budget:
             raise StreamFailed(f"{what} failed {failures} times in a row; last error: {exc}")
 
     async def _recover(self, what: str) -> None:
         if self._health.pop(what, None) is not None:
-            await self.store.set_stream_health(self.game_id, dict(self._health), self.clock.now())
+            await self._save_health()
+
+    async def _save_health(self) -> None:
+        """Persist the health as it is now. Workers change it concurrently: the writes queue in
+        order and run to their end even if their worker is cancelled, and each writes the state
+        at its turn, so the row always ends with the latest one."""
+
+        async def write() -> None:
+            async with self._health_lock:
+                health = dict(self._health)
+                await self.store.set_stream_health(self.game_id, health, self.clock.now())
+
+        await finish(write())
 
     async def _sleep_rest(self, started: datetime, cadence: float) -> None:
         """Sleep what is left of `cadence` after the work since `started`."""

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from pressbox.bus import Bus
 from pressbox.clock import Clock, SystemClock
 from pressbox.store import Store
-from pressbox.web import live, routes
+from pressbox.web import live, operations, routes
 
 STATIC = Path(__file__).with_name("static")
 
@@ -21,9 +21,15 @@ The API is at <a href="/docs">/docs</a>.</p>"""
 
 
 def create_app(
-    store: Store, bus: Bus, clock: Clock | None = None, heartbeat: float = 15.0
+    store: Store,
+    bus: Bus,
+    clock: Clock | None = None,
+    heartbeat: float = 15.0,
+    *,
+    admin_token: str = "",
 ) -> FastAPI:
-    """The web app over `store` and `bus`; it never talks to a streamer directly."""
+    """The web app over `store` and `bus`; it never talks to a streamer directly. The operator
+    endpoints that change streams need `admin_token` (empty: they refuse every call)."""
     app = FastAPI(
         title="Pressbox",
         version="0.1.0",
@@ -33,7 +39,9 @@ def create_app(
     app.state.bus = bus
     app.state.clock = clock or SystemClock()
     app.state.heartbeat = heartbeat
+    app.state.admin_token = admin_token
     app.include_router(routes.router)
+    app.include_router(operations.router)
     app.include_router(live.router)
     if (STATIC / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="ui")

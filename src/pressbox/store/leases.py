@@ -1,0 +1,202 @@
+"""Leases on stream rows: how any number of runners share streams without ever holding one twice.
+
+A runner claims a due stream by writing its owner id and a lease expiry on the row, renews the
+lease while its streamer runs, and releases it when the streamer ends or the runner shuts down. A
+stream whose lease expired (its runner died or hung) may be claimed by any runner: that takeover
+counts a retry, and past the maximum the stream ends Failed with the reason instead.
+
+Claims are atomic on both databases. PostgreSQL locks the candidate rows with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent claimers take disjoint rows. SQLite ignores that
+clause; there every claim is a conditional UPDATE that re-checks, under SQLite's one write lock,
+that the row is still claimable and still has the owner, status and retry count that were read
+(a compare-and-set), and its rowcount says whether this claimer won.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pressbox.cancellation import finishing
+from pressbox.domain.lifecycle import StreamStatus, check_transition
+from pressbox.store.repository import MAX_REASON, Store, StreamRecord
+from pressbox.store.tables import streams
+
+log = logging.getLogger(__name__)
+
+RUNNING = tuple(str(status) for status in StreamStatus if status.is_running)
+SCHEDULED = str(StreamStatus.SCHEDULED)
+#: SQLite cannot skip rows another claimer is taking, so it reads more candidates than it needs.
+SQLITE_OVERSAMPLE = 4
+
+
+def is_due(now: datetime) -> ColumnElement[bool]:
+    """A stream a runner should be following: Scheduled and due, or in a running state."""
+    c = streams.c
+    return or_(and_(c.status == SCHEDULED, c.scheduled_at <= now), c.status.in_(RUNNING))
+
+
+def is_free(now: datetime) -> ColumnElement[bool]:
+    """A stream no runner holds: no owner, or the owner's lease expired."""
+    c = streams.c
+    return or_(c.owner.is_(None), c.lease_expires_at.is_(None), c.lease_expires_at < now)
+
+
+@dataclass(frozen=True)
+class Leases:
+    """Claims, renewals and releases of stream leases over a `Store`'s engine."""
+
+    store: Store
+    max_retries: int = 5
+
+    @finishing
+    async def claim_due(
+        self, owner: str, now: datetime, ttl: float, limit: int
+    ) -> list[StreamRecord]:
+        """Claim up to `limit` due streams no one holds, for `ttl` seconds; returns the claimed.
+
+        Taking over an expired lease of another owner counts a retry; a stream past the maximum
+        number of retries is moved to Failed (with the reason) instead of being claimed.
+        """
+        if limit <= 0:
+            return []
+        sqlite = self.store.engine.dialect.name == "sqlite"
+        query = (
+            select(streams)
+            .where(is_due(now), is_free(now))
+            .order_by(streams.c.scheduled_at, streams.c.id)
+            .limit(limit * SQLITE_OVERSAMPLE if sqlite else limit)
+            .with_for_update(skip_locked=True)
+        )
+        expires = now + timedelta(seconds=ttl)
+        won: list[int] = []
+        async with self.store._tx() as conn:
+            for row in (await conn.execute(query)).mappings().all():
+                if len(won) < limit and await self._claim(conn, row, owner, now, expires):
+                    won.append(row["id"])
+            if not won:
+                return []
+            claimed = await conn.execute(
+                select(streams)
+                .where(streams.c.id.in_(won))
+                .order_by(streams.c.scheduled_at, streams.c.id)
+            )
+            records = [StreamRecord.from_row(m) for m in claimed.mappings().all()]
+        for record in records:
+            log.info("%s claimed stream %s (%s)", owner, record.game_id, record.status)
+        return records
+
+    async def _claim(
+        self, conn: AsyncConnection, row: Any, owner: str, now: datetime, expires: datetime
+    ) -> bool:
+        takeover = row["owner"] is not None and row["owner"] != owner
+        retries = row["retry_count"] + int(takeover)
+        c = streams.c
+        unchanged = and_(
+            c.id == row["id"],
+            c.owner.is_not_distinct_from(row["owner"]),
+            c.status == row["status"],
+            c.retry_count == row["retry_count"],
+            is_due(now),
+            is_free(now),
+        )
+        if retries > self.max_retries:
+            await self._give_up(conn, row, unchanged, now, retries)
+            return False
+        claimed = await conn.execute(
+            update(streams)
+            .where(unchanged)
+            .values(
+                owner=owner,
+                lease_expires_at=expires,
+                heartbeat_at=now,
+                retry_count=retries,
+                updated_at=now,
+            )
+        )
+        if claimed.rowcount == 1 and takeover:
+            log.warning(
+                "%s took over stream %s from %s (retry %d of %d)",
+                owner,
+                row["game_id"],
+                row["owner"],
+                retries,
+                self.max_retries,
+            )
+        return bool(claimed.rowcount == 1)
+
+    async def _give_up(
+        self,
+        conn: AsyncConnection,
+        row: Any,
+        unchanged: ColumnElement[bool],
+        now: datetime,
+        retries: int,
+    ) -> None:
+        check_transition(StreamStatus(row["status"]), StreamStatus.FAILED)
+        reason = (
+            f"gave up after {retries} retries (PRESSBOX_MAX_RETRIES={self.max_retries}): "
+            f"the runner holding the stream stopped or crashed each time "
+            f"(last: {row['owner'] or 'released after a crash'})"
+        )
+        failed = await conn.execute(
+            update(streams)
+            .where(unchanged)
+            .values(
+                status=str(StreamStatus.FAILED),
+                failure_reason=reason[:MAX_REASON],
+                started_at=row["started_at"] or now,
+                ended_at=now,
+                owner=None,
+                lease_expires_at=None,
+                retry_count=retries,
+                updated_at=now,
+            )
+        )
+        if failed.rowcount == 1:
+            log.error("stream %s Failed: %s", row["game_id"], reason)
+
+    @finishing
+    async def renew(
+        self,
+        game_id: str,
+        owner: str,
+        now: datetime,
+        ttl: float,
+        last_poll: datetime | None = None,
+    ) -> bool:
+        """Extend `owner`'s lease to now + ttl. False when the lease is lost: another runner
+        holds the stream, or it left the running states (final, postponed, not yet due)."""
+        c = streams.c
+        values: dict[str, Any] = {
+            "lease_expires_at": now + timedelta(seconds=ttl),
+            "heartbeat_at": now,
+        }
+        if last_poll is not None:
+            values["last_poll_at"] = last_poll
+        async with self.store._tx() as conn:
+            renewed = await conn.execute(
+                update(streams)
+                .where(c.game_id == game_id, c.owner == owner, is_due(now))
+                .values(**values)
+            )
+        return bool(renewed.rowcount == 1)
+
+    @finishing
+    async def release(self, game_id: str, owner: str, *, crashed: bool = False) -> bool:
+        """Give the stream up so that any runner may claim it at once; False if `owner` did not
+        hold it. A release after the streamer `crashed` counts a retry, like a takeover."""
+        c = streams.c
+        values: dict[str, Any] = {"owner": None, "lease_expires_at": None}
+        if crashed:
+            values["retry_count"] = c.retry_count + 1
+        async with self.store._tx() as conn:
+            released = await conn.execute(
+                update(streams).where(c.game_id == game_id, c.owner == owner).values(**values)
+            )
+        return bool(released.rowcount == 1)

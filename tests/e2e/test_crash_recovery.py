@@ -1,0 +1,251 @@
+"""Crash recovery as operators see it: two `pressbox runner` processes share one SQLite database
+and follow the recorded game from a `pressbox replay-server` process; the runner holding the
+stream is killed with SIGKILL mid-game; the other takes the stream over when its lease runs out,
+finishes it, and the event log ends as that of an uninterrupted run of the same recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from pressbox.replay import load_recording
+from pressbox.replay.session import recorded_games
+from pressbox.store import GameInfo, Store, TeamInfo
+from pressbox.store.migrate import upgrade
+
+GAME = "401756846"
+PRESSBOX = [sys.executable, "-m", "pressbox.cli"]
+SPEED = 500
+TTL = 500.0  # lease, seconds of replay time: 1 s of real time at 500x
+POLL = 50.0  # claim rounds, seconds of replay time: 0.1 s of real time
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], T | None], what: str, seconds: float) -> T:
+    """Poll `check` every 20 ms until it returns something truthy, for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {seconds} s waiting until {what}")
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return conn.execute(sql, (GAME,)).fetchall() if "?" in sql else conn.execute(sql).fetchall()
+
+
+def stream_row(db: Path) -> dict[str, Any]:
+    columns = "status, owner, lease_expires_at, heartbeat_at, retry_count"
+    [row] = query(db, f"SELECT {columns} FROM streams WHERE game_id = ?")
+    return dict(zip(columns.split(", "), row, strict=True))
+
+
+def event_log(db: Path) -> list[dict[str, Any]]:
+    rows = query(db, "SELECT seq, type, key, data FROM events WHERE game_id = ? ORDER BY seq")
+    return [{"seq": s, "type": t, "key": k, "data": json.loads(d)} for s, t, k, d in rows]
+
+
+def replay_time(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+async def prepare(url: str, path: Path) -> None:
+    """The game and its stream, Scheduled at the first recorded response (as the replay tests
+    do: the event and competition documents appear in the first minutes of the recording)."""
+    recording = load_recording(path)
+    store = Store.connect(url)
+    try:
+        for game in recorded_games(recording):
+            info = GameInfo(
+                game.id, game.sport, game.league, "", "", None, TeamInfo(""), TeamInfo("")
+            )
+            await store.upsert_game(info, recording.start, replace=False)
+            await store.ensure_stream(game.id, recording.start, recording.start)
+    finally:
+        await store.close()
+
+
+def final_plays(log: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each play's last version (added, then corrected), without the correction's bookkeeping."""
+    plays: dict[str, dict[str, Any]] = {}
+    for e in log:
+        if e["type"] in ("play_added", "play_corrected"):
+            plays[e["data"]["id"]] = {k: v for k, v in e["data"].items() if k != "previous_text"}
+    return plays
+
+
+def deterministic(log: list[dict[str, Any]]) -> dict[str, Any]:
+    """What any complete run of the recording must log identically.
+
+    Not here, because they are sampled: status and situation events are snapshots caught by
+    polling (status every 30 s, situation every 5 s of the replay clock). Which recorded versions
+    a run catches depends on where its polls fall, and a run that stood still for up to a lease
+    TTL misses the versions that lived only in that gap (the recording has status versions 14 s
+    apart). Score events follow from the plays document as it was at each poll, so their keys
+    (and a score that changed twice in a gap) are sampled too; the final score is not.
+    Probability points carry the time they were learned when their play is not yet known.
+    """
+    probabilities = [e["data"] for e in log if e["type"] == "probability"]
+    return {
+        "play ids": [e["data"]["id"] for e in log if e["type"] == "play_added"],
+        "plays (last version)": final_plays(log),
+        "probabilities": [
+            (p["id"], p["sequence"], p["play_id"], p["home"], p["away"]) for p in probabilities
+        ],
+        "drive keys": [e["key"] for e in log if e["type"] == "drive"],
+        "final status": [e["data"] for e in log if e["type"] == "status"][-1],
+    }
+
+
+def assert_sound(log: list[dict[str, Any]]) -> None:
+    assert [e["seq"] for e in log] == list(range(1, len(log) + 1)), "seqs are not consecutive"
+    assert len({e["key"] for e in log}) == len(log), "an event is logged twice"
+    for kind in ("status", "situation"):
+        snapshots = [e["data"] for e in log if e["type"] == kind]
+        assert all(a != b for a, b in zip(snapshots, snapshots[1:], strict=False)), kind
+
+
+@dataclass
+class Run:
+    """One replay of the recording: a replay server, runners, and their SQLite database."""
+
+    db: Path
+    env: dict[str, str]
+    espn: str
+    started: list[subprocess.Popen[bytes]]
+    logs: Path
+
+    def runner(self, name: str) -> subprocess.Popen[bytes]:
+        with open(self.logs / f"{name}.log", "wb") as log:  # the process keeps its own copy
+            process = subprocess.Popen(
+                [*PRESSBOX, "runner", "--espn-url", self.espn], env=self.env, stdout=log, stderr=log
+            )
+        self.started.append(process)
+        return process
+
+    def stop(self, runner: subprocess.Popen[bytes]) -> None:
+        """SIGTERM: a graceful stop, which releases every lease the runner holds."""
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=30) == 0
+        assert stream_row(self.db)["owner"] is None
+
+    def completed(self) -> bool:
+        return bool(stream_row(self.db)["status"] == "Completed")
+
+
+@contextmanager
+def replay(tmp_path: Path, name: str, recording: Path) -> Iterator[Run]:
+    """A replay server of `recording` at SPEED and a database holding the game's stream; every
+    process started in it is killed at the end, whatever happened."""
+    db = tmp_path / f"{name}.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    upgrade(url)
+    asyncio.run(prepare(url, recording))
+    env = {**os.environ, "PRESSBOX_LOG_LEVEL": "INFO", "PRESSBOX_DATABASE_URL": url}
+    env.update(PRESSBOX_LEASE_TTL_SECONDS=str(TTL), PRESSBOX_RUNNER_POLL_SECONDS=str(POLL))
+    port = free_port()
+    logs = tmp_path / name
+    logs.mkdir()
+    run = Run(db, env, f"http://127.0.0.1:{port}", [], logs)
+    try:
+        with open(logs / "server.log", "wb") as log:
+            args = ["replay-server", str(recording), "--speed", str(SPEED), "--port", str(port)]
+            server = subprocess.Popen([*PRESSBOX, *args], env=env, stdout=log, stderr=log)
+        run.started.append(server)
+        wait_for(lambda: _answers(f"{run.espn}/_replay/status"), "the replay server answers", 30)
+        yield run
+    finally:
+        for process in run.started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+
+
+def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
+    tmp_path: Path, ncaaf_postman: Path
+) -> None:
+    # The uninterrupted run of the recording: one runner from the start to the end.
+    with replay(tmp_path, "uninterrupted", ncaaf_postman) as run:
+        alone = run.runner("runner")
+        wait_for(run.completed, "the uninterrupted stream completes", 150)
+        run.stop(alone)
+        reference = run.db
+
+    with replay(tmp_path, "crash", ncaaf_postman) as run:
+        db = run.db
+        runners = {r.pid: r for r in (run.runner("runner0"), run.runner("runner1"))}
+
+        def holder_in_the_game() -> dict[str, Any] | None:
+            row = stream_row(db)
+            plays = query(db, "SELECT count(*) FROM events WHERE type = 'play_added'")[0][0]
+            return row if row["status"] == "Active" and row["owner"] and plays else None
+
+        held = wait_for(holder_in_the_game, "a runner streams the game in Active", 90)
+        victim = runners.pop(int(held["owner"].split(":")[1]))
+        [survivor] = runners.values()
+        killed_at = time.monotonic()
+        victim.kill()  # SIGKILL: no release, no cleanup; the lease must run out
+        victim.wait(timeout=10)
+        lease_of_the_dead = stream_row(db)["lease_expires_at"]
+        taken = wait_for(
+            lambda: (row := stream_row(db))["owner"] not in (None, held["owner"]) and row,
+            "the other runner takes the stream over",
+            30,
+        )
+        takeover = time.monotonic() - killed_at
+        assert int(taken["owner"].split(":")[1]) == survivor.pid and taken["retry_count"] == 1
+        lag = replay_time(taken["heartbeat_at"]) - replay_time(lease_of_the_dead)
+        print(
+            f"\ntakeover {takeover:.2f} s after kill -9 ({takeover * SPEED:.0f} s of replay "
+            f"time; lease TTL {TTL:g} s, claims every {POLL:g} s); claimed "
+            f"{lag.total_seconds():.0f} s of replay time after the dead lease ran out"
+        )
+        assert takeover * SPEED <= TTL + POLL + 2 * SPEED  # 2 s of slack for a busy machine
+        assert lag.total_seconds() <= POLL + 2 * SPEED
+        wait_for(run.completed, "the taken-over stream completes", 150)
+        run.stop(survivor)
+
+    crashed, uninterrupted = event_log(db), event_log(reference)
+    assert_sound(crashed)
+    assert_sound(uninterrupted)
+    ours, theirs = deterministic(crashed), deterministic(uninterrupted)
+    for aspect in ours:
+        assert ours[aspect] == theirs[aspect], aspect
+    assert len(ours["play ids"]) == 88 and len(ours["probabilities"]) == 147
+    assert ours["final status"]["name"] == "STATUS_FINAL"
+    score = "SELECT home_score, away_score FROM games WHERE id = ?"
+    assert query(db, score) == query(reference, score) == [(7, 7)]
+    counts = Counter(e["type"] for e in crashed)
+    print(f"crash run: {len(crashed)} events {dict(counts)}; uninterrupted: {len(uninterrupted)}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
