@@ -353,3 +353,23 @@ async def test_a_403_pauses_every_poll_of_the_host_then_the_stream_recovers(
     harness.fake.status = [harness.fake.final]
     assert await asyncio.wait_for(task, 10) is StreamStatus.COMPLETED
     assert (await harness.stream()).failure_reason is None
+
+
+async def test_a_competition_not_yet_published_never_fails_the_stream(harness: Harness) -> None:
+    """Before kickoff ESPN may answer 404 for the competition: more 404s than the failure budget
+    allows must not fail the stream; it starts once the document appears."""
+    harness.fake.failing["competition"] = httpx.Response(404, json={"error": {"code": 404}})
+    task = harness.start(StreamLimits(failure_budget=3))
+
+    async def retried() -> bool:
+        return harness.fake.requests["competition"] >= 6
+
+    await wait_until(retried, "six 404s for the competition", within=20)
+    assert (await harness.stream()).status is StreamStatus.SCHEDULED
+    del harness.fake.failing["competition"]
+
+    async def active() -> bool:
+        return (await harness.stream()).status is StreamStatus.ACTIVE
+
+    await wait_until(active, "the stream is Active", within=20)
+    assert not task.done()

@@ -21,7 +21,13 @@ from pressbox.domain.events import Event
 from pressbox.domain.lifecycle import IllegalTransition, StreamStatus, status_for_phase
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
-from pressbox.errors import HostBlocked, PressboxError, StoreError, UpstreamError
+from pressbox.errors import (
+    HostBlocked,
+    PressboxError,
+    StoreError,
+    UpstreamError,
+    UpstreamStatusError,
+)
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
@@ -115,7 +121,10 @@ class Streamer:
                     self.espn, self.profile.sport, self.profile.league, self.game_id
                 )
             except UpstreamError as exc:
-                failures += not isinstance(exc, HostBlocked)  # a paused host is not our failure
+                # A paused host is not this stream's failure, and before kickoff ESPN may not have
+                # published the competition yet (404): the stall and duration limits bound that.
+                not_yet = isinstance(exc, UpstreamStatusError) and exc.status == 404
+                failures += not (isinstance(exc, HostBlocked) or not_yet)
                 await self._degrade("discovery", exc, failures)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
