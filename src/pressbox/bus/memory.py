@@ -6,52 +6,11 @@ a gap in seqs and reads the log from its last seq, so dropping here never loses 
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
-from types import TracebackType
-from typing import Protocol
 
-from pressbox.domain.events import StoredEvent
+from pressbox.bus.subscription import Batch, Bus, Subscription
 
-Batch = Sequence[StoredEvent]
-
-
-class Subscription:
-    """One subscriber's view of one game's channel; use as an async context manager."""
-
-    def __init__(self, bus: MemoryBus, game_id: str, capacity: int) -> None:
-        self._bus = bus
-        self.game_id = game_id
-        self.queue: asyncio.Queue[Batch] = asyncio.Queue(capacity)
-        self.dropped = 0
-
-    async def __aenter__(self) -> Subscription:
-        self._bus.attach(self)
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._bus.detach(self)
-
-    async def get(self) -> Batch:
-        """The next batch published on this game's channel."""
-        return await self.queue.get()
-
-    def offer(self, batch: Batch) -> None:
-        try:
-            self.queue.put_nowait(batch)
-        except asyncio.QueueFull:
-            self.dropped += 1
-
-
-class Bus(Protocol):
-    """Publish committed events of a game; subscribe to a game's channel."""
-
-    async def publish(self, game_id: str, batch: Batch) -> None: ...
-
-    def subscribe(self, game_id: str) -> Subscription: ...
+__all__ = ["Batch", "Bus", "MemoryBus", "Subscription"]
 
 
 class MemoryBus:
@@ -71,10 +30,10 @@ class MemoryBus:
         """A subscription to `game_id`; it receives batches from entering its context on."""
         return Subscription(self, game_id, self._capacity)
 
-    def attach(self, subscription: Subscription) -> None:
+    async def attach(self, subscription: Subscription) -> None:
         self._subscribers[subscription.game_id].add(subscription)
 
-    def detach(self, subscription: Subscription) -> None:
+    async def detach(self, subscription: Subscription) -> None:
         subs = self._subscribers.get(subscription.game_id)
         if subs is not None:
             subs.discard(subscription)
@@ -84,3 +43,10 @@ class MemoryBus:
     def subscriber_count(self, game_id: str) -> int:
         """How many subscribers `game_id` has (for tests and metrics)."""
         return len(self._subscribers.get(game_id, ()))
+
+    async def ping(self) -> bool:
+        """Always ready: nothing outside the process to reach."""
+        return True
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

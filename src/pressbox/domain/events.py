@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pressbox.clock import format_time
+from pressbox.clock import format_time, parse_time
 
 
 class EventType(StrEnum):
@@ -22,6 +22,8 @@ class EventType(StrEnum):
     PLAY_CORRECTED = "play_corrected"
     PROBABILITY = "probability"
     DRIVE = "drive"
+    MARKET = "market"
+    MARKET_STATUS = "market_status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,19 @@ class StoredEvent:
             "at": format_time(self.at),
             "data": self.data,
         }
+
+    @classmethod
+    def from_json(cls, value: Any) -> StoredEvent:
+        """The inverse of `to_json`, with the `key` when the object carries one (the bus's form
+        does, the protocol's does not). Raises ValueError when `value` is not such an object."""
+        try:
+            seq, data = value["seq"], value["data"]
+            if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(data, dict):
+                raise TypeError("seq must be an integer and data an object")
+            kind, key, at = EventType(value["type"]), str(value.get("key", "")), value["at"]
+            return cls(seq, kind, key, parse_time(at), data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a stored event: {exc!r}") from exc
 
 
 def fingerprint(data: Any) -> str:
