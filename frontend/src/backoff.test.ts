@@ -56,3 +56,16 @@ describe('Backoff', () => {
     for (let i = 0; i < 40; i++) expect(backoff.next()).toBeLessThan(15_000);
   });
 });
+
+describe('Backoff.nextAtLeast', () => {
+  it('waits at least the floor, with jitter up to the larger of twice it and the ceiling', () => {
+    const low = new Backoff(DEFAULT_BACKOFF, () => 0);
+    expect([low.nextAtLeast(2000), low.nextAtLeast(2000)]).toEqual([2000, 2000]);
+    const high = new Backoff(DEFAULT_BACKOFF, () => 0.999999);
+    const waits = [0, 1, 2, 3, 4, 5, 6].map(() => high.nextAtLeast(2000));
+    expect(waits).toEqual([3999, 3999, 3999, 3999, 7999, 14999, 14999]);
+    expect(high.attempts).toBe(7);
+    high.reset();
+    expect(high.nextAtLeast(2000)).toBe(3999);
+  });
+});

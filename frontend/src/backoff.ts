@@ -47,6 +47,17 @@ export class Backoff {
     return delay;
   }
 
+  /**
+   * A delay of at least `floorMs` (the server said it is busy): full jitter over
+   * [floorMs, max(2 * floorMs, ceiling)), so a reconnect storm spreads out and still backs off.
+   */
+  nextAtLeast(floorMs: number): number {
+    const ceiling = Math.max(2 * floorMs, backoffCeiling(this.attempt, this.options));
+    const delay = floorMs + Math.floor(this.random() * (ceiling - floorMs));
+    this.attempt += 1;
+    return delay;
+  }
+
   reset(): void {
     this.attempt = 0;
   }

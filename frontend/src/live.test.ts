@@ -18,7 +18,13 @@ class FakeSocket implements SocketLike {
   open(): void {
     this.onopen?.(new Event('open'));
   }
-  send(message: ServerMessage): void {
+  /** Messages the client sent. */
+  sent: unknown[] = [];
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  /** A message from the server. */
+  deliver(message: ServerMessage): void {
     this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
   }
   serverClose(code: number, reason = ''): void {
@@ -119,8 +125,8 @@ describe('LiveConnection', () => {
     expect(latest().url).toBe('ws://test:1/ws/live/401756846');
     latest().open();
     expect(info().state).toBe('connected');
-    latest().send({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
-    latest().send({ type: 'events', v: 1, events: [event(11, 'play_added', play(3))] });
+    latest().deliver({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
+    latest().deliver({ type: 'events', v: 1, events: [event(11, 'play_added', play(3))] });
     expect(view?.seq).toBe(11);
 
     latest().serverClose(1006);
@@ -130,7 +136,7 @@ describe('LiveConnection', () => {
     expect(sockets).toHaveLength(2);
     expect(latest().url).toBe('ws://test:1/ws/live/401756846?after=11');
     latest().open();
-    latest().send({ type: 'events', v: 1, events: [event(12, 'play_added', play(4))] });
+    latest().deliver({ type: 'events', v: 1, events: [event(12, 'play_added', play(4))] });
     expect(view?.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p3', 'p4']);
     expect(info().state).toBe('connected');
   });
@@ -151,7 +157,7 @@ describe('LiveConnection', () => {
     expect(delays).toEqual([250, 500, 1000, 2000]);
     expect(info().state).toBe('offline'); // 3+ failures in a row without hearing from the server
     latest().open();
-    latest().send({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
+    latest().deliver({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
     expect(info()).toMatchObject({ state: 'connected', failures: 0 });
     latest().serverClose(1006);
     expect(info().retryAt).toBe(timers.now() + 250);
@@ -160,13 +166,13 @@ describe('LiveConnection', () => {
   it('reconnects with after=<last applied> when a batch skips seqs', () => {
     connection.start();
     latest().open();
-    latest().send({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
+    latest().deliver({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
     const first = latest();
-    first.send({ type: 'events', v: 1, events: [event(13, 'play_added', play(3))] });
+    first.deliver({ type: 'events', v: 1, events: [event(13, 'play_added', play(3))] });
     expect(first.closedWith).toBe(4000);
     expect(view?.seq).toBe(10);
     // Late messages from the dropped socket are ignored.
-    first.send({ type: 'events', v: 1, events: [event(11, 'play_added', play(9))] });
+    first.deliver({ type: 'events', v: 1, events: [event(11, 'play_added', play(9))] });
     expect(view?.seq).toBe(10);
     timers.advance(500);
     expect(latest()).not.toBe(first);
@@ -176,7 +182,7 @@ describe('LiveConnection', () => {
   it('asks for a snapshot again when events arrive before any snapshot', () => {
     connection.start();
     latest().open();
-    latest().send({ type: 'events', v: 1, events: [event(1, 'play_added', play(1))] });
+    latest().deliver({ type: 'events', v: 1, events: [event(1, 'play_added', play(1))] });
     timers.advance(500);
     expect(sockets).toHaveLength(2);
     expect(latest().url).toBe('ws://test:1/ws/live/401756846');
@@ -192,24 +198,78 @@ describe('LiveConnection', () => {
     expect(timers.pending()).toBe(0);
   });
 
+  it('stops for good on close code 4403 (origin not allowed)', () => {
+    connection.start();
+    latest().open();
+    latest().serverClose(4403, 'origin not allowed: https://evil.example');
+    expect(info()).toMatchObject({ state: 'offline', unknownGame: false, retryAt: null });
+    timers.advance(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(timers.pending()).toBe(0);
+  });
+
+  it.each([1013, 4429])('backs off at least 2 s, doubling, when the server is busy (%i)', (code) => {
+    connection.start();
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      latest().open();
+      latest().serverClose(code, 'too many new connections: retry later');
+      waits.push((info().retryAt as number) - timers.now());
+      timers.advance(waits[i] as number);
+    }
+    // random() = 0.5: halfway through [2000, max(4000, ceiling)), ceilings 500, 1000, 2000, 4000.
+    expect(waits).toEqual([3000, 3000, 3000, 3000]);
+    latest().open();
+    latest().serverClose(code);
+    expect((info().retryAt as number) - timers.now()).toBe(5000); // ceiling 8000
+    expect(sockets).toHaveLength(5);
+  });
+
+  it.each([4008, 4408, 1001])('reconnects with after=<last applied> after close code %i', (code) => {
+    connection.start();
+    latest().open();
+    latest().deliver({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
+    latest().serverClose(code, 'slow consumer');
+    timers.advance(1_000);
+    expect(latest().url).toBe('ws://test:1/ws/live/401756846?after=10');
+  });
+
+  it('pings every 15 s while connected, and stops when the socket goes', () => {
+    connection.start();
+    const socket = latest();
+    timers.advance(20_000);
+    expect(socket.sent).toEqual([]); // not open yet
+    socket.open();
+    timers.advance(14_999);
+    expect(socket.sent).toEqual([]);
+    timers.advance(1);
+    expect(socket.sent).toEqual([{ type: 'ping', v: 1 }]);
+    socket.deliver({ type: 'heartbeat', v: 1, at: '2025-08-23T16:00:00Z' });
+    timers.advance(15_000);
+    expect(socket.sent).toHaveLength(2);
+    socket.serverClose(1006);
+    timers.advance(15_000);
+    expect(socket.sent).toHaveLength(2);
+  });
+
   it('reports ESPN health from status messages; heartbeats keep it connected', () => {
     connection.start();
     latest().open();
-    latest().send({ type: 'status', v: 1, stream: 'Active', espn: 'degraded' });
+    latest().deliver({ type: 'status', v: 1, stream: 'Active', espn: 'degraded' });
     expect(info()).toMatchObject({ state: 'connected', espn: 'degraded', stream: 'Active' });
-    latest().send({ type: 'heartbeat', v: 1, at: '2025-08-23T16:00:00Z' });
+    latest().deliver({ type: 'heartbeat', v: 1, at: '2025-08-23T16:00:00Z' });
     timers.advance(30_000);
-    latest().send({ type: 'heartbeat', v: 1, at: '2025-08-23T16:00:30Z' });
+    latest().deliver({ type: 'heartbeat', v: 1, at: '2025-08-23T16:00:30Z' });
     timers.advance(30_000);
     expect(sockets).toHaveLength(1);
-    latest().send({ type: 'status', v: 1, stream: 'Active', espn: 'live' });
+    latest().deliver({ type: 'status', v: 1, stream: 'Active', espn: 'live' });
     expect(info().espn).toBe('live');
   });
 
   it('drops a silent connection and resumes', () => {
     connection.start();
     latest().open();
-    latest().send({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
+    latest().deliver({ type: 'snapshot', v: 1, seq: 10, snapshot: snapshot() });
     const silent = latest();
     timers.advance(40_000);
     expect(silent.closedWith).toBe(4000);

@@ -29,8 +29,11 @@ export interface LiveHandlers {
   /** Seq of the last applied event, or null when there is no state yet (no snapshot). */
   lastSeq(): number | null;
   snapshot(snapshot: Snapshot): void;
-  /** Applies a batch; 'gap' if it does not continue the applied seqs (the connection resumes). */
-  events(events: GameEvent[]): ApplyOutcome;
+  /**
+   * Applies a batch; 'gap' if it does not continue the applied seqs (the connection resumes).
+   * `message` is the whole `events` message (for its optional `sent` stamp).
+   */
+  events(events: GameEvent[], message?: Extract<ServerMessage, { type: 'events' }>): ApplyOutcome;
   connection(info: ConnectionInfo): void;
 }
 
@@ -40,6 +43,7 @@ export interface SocketLike {
   onmessage: ((ev: MessageEvent) => unknown) | null;
   onclose: ((ev: CloseEvent) => unknown) | null;
   onerror: ((ev: Event) => unknown) | null;
+  send(data: string): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -59,10 +63,21 @@ export interface LiveOptions {
   staleAfterMs?: number;
   /** Show "offline" after this many consecutive failed attempts. */
   offlineAfterFailures?: number;
+  /** Send a `ping` this often: the server closes a client silent for its dead-peer time (60 s). */
+  pingEveryMs?: number;
+  /** Least wait before reconnecting after the server said it is busy (1013, 4429). */
+  busyDelayMs?: number;
   isOnline?: () => boolean;
 }
 
 export const CLOSE_UNKNOWN_GAME = 4404;
+/** The server does not allow this page's origin: retrying cannot help. */
+export const CLOSE_ORIGIN_REFUSED = 4403;
+/** The server is full or refuses a connection storm: back off longer. */
+export const CLOSE_TRY_LATER = 1013;
+/** Too many connections from this address: back off longer. */
+export const CLOSE_TOO_MANY_FROM_IP = 4429;
+// Others (1001 shutting down, 1011, 4008 slow consumer, 4408 dead peer) reconnect with `after`.
 const CLOSE_NORMAL = 1000;
 /** Private close code the client uses when it drops a connection to resume elsewhere. */
 const CLOSE_CLIENT_RESUME = 4000;
@@ -89,6 +104,7 @@ export class LiveConnection {
   private heardOnSocket = false;
   private retryTimer: unknown = null;
   private staleTimer: unknown = null;
+  private pingTimer: unknown = null;
   private stopped = false;
   private info: ConnectionInfo = {
     state: 'reconnecting',
@@ -105,6 +121,8 @@ export class LiveConnection {
   private readonly timers: Timers;
   private readonly staleAfterMs: number;
   private readonly offlineAfterFailures: number;
+  private readonly pingEveryMs: number;
+  private readonly busyDelayMs: number;
   private readonly isOnline: () => boolean;
 
   constructor(
@@ -118,6 +136,8 @@ export class LiveConnection {
     this.timers = options.timers ?? browserTimers;
     this.staleAfterMs = options.staleAfterMs ?? 40_000;
     this.offlineAfterFailures = options.offlineAfterFailures ?? 3;
+    this.pingEveryMs = options.pingEveryMs ?? 15_000;
+    this.busyDelayMs = options.busyDelayMs ?? 2_000;
     this.isOnline = options.isOnline ?? (() => navigator.onLine !== false);
   }
 
@@ -160,6 +180,7 @@ export class LiveConnection {
     socket.onopen = () => {
       if (socket !== this.socket) return;
       this.armStale();
+      this.armPing();
       this.update({ state: 'connected', retryAt: null });
     };
     socket.onmessage = (ev) => {
@@ -190,7 +211,7 @@ export class LiveConnection {
         this.backoff.reset();
         break;
       case 'events': {
-        const outcome = this.handlers.lastSeq() === null ? 'gap' : this.handlers.events(message.events);
+        const outcome = this.handlers.lastSeq() === null ? 'gap' : this.handlers.events(message.events, message);
         if (outcome === 'gap') {
           // Missed something: resume from what was applied (a snapshot if nothing was).
           this.dropSocket(CLOSE_CLIENT_RESUME, 'resume after gap');
@@ -206,6 +227,7 @@ export class LiveConnection {
         heard.stream = message.stream;
         break;
       case 'heartbeat':
+      case 'pong':
         break;
       case 'error':
         console.warn(`pressbox: server refused a message: ${message.code}: ${message.message}`);
@@ -219,18 +241,20 @@ export class LiveConnection {
   private onClose(code: number): void {
     this.socket = null;
     this.clearStale();
-    if (code === CLOSE_UNKNOWN_GAME) {
+    this.clearPing();
+    if (code === CLOSE_UNKNOWN_GAME || code === CLOSE_ORIGIN_REFUSED) {
       this.stopped = true;
-      this.update({ state: 'offline', unknownGame: true, retryAt: null });
+      this.update({ state: 'offline', unknownGame: code === CLOSE_UNKNOWN_GAME, retryAt: null });
       return;
     }
     if (!this.heardOnSocket) this.info = { ...this.info, failures: this.info.failures + 1 };
-    this.scheduleReconnect();
+    this.scheduleReconnect(code === CLOSE_TRY_LATER || code === CLOSE_TOO_MANY_FROM_IP);
   }
 
-  private scheduleReconnect(): void {
+  /** `busy`: the server asked to come back later, so wait at least `busyDelayMs`. */
+  private scheduleReconnect(busy = false): void {
     if (this.stopped || this.retryTimer !== null) return;
-    const delay = this.backoff.next();
+    const delay = busy ? this.backoff.nextAtLeast(this.busyDelayMs) : this.backoff.next();
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
       if (!this.stopped) this.connect();
@@ -244,6 +268,7 @@ export class LiveConnection {
     const socket = this.socket;
     this.socket = null;
     this.clearStale();
+    this.clearPing();
     if (socket === null) return;
     socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
     try {
@@ -261,6 +286,27 @@ export class LiveConnection {
       this.dropSocket(CLOSE_CLIENT_RESUME, 'no heartbeat');
       this.scheduleReconnect();
     }, this.staleAfterMs);
+  }
+
+  /** Liveness the other way: the server closes (4408) a client that sends nothing. */
+  private armPing(): void {
+    this.clearPing();
+    this.pingTimer = this.timers.setTimeout(() => {
+      this.pingTimer = null;
+      const socket = this.socket;
+      if (socket === null) return;
+      try {
+        socket.send(JSON.stringify({ type: 'ping', v: 1 }));
+      } catch {
+        return; // closing: its close event reconnects
+      }
+      this.armPing();
+    }, this.pingEveryMs);
+  }
+
+  private clearPing(): void {
+    if (this.pingTimer !== null) this.timers.clearTimeout(this.pingTimer);
+    this.pingTimer = null;
   }
 
   private clearStale(): void {

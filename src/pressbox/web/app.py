@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,7 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from pressbox.bus import Bus
 from pressbox.clock import Clock, SystemClock
 from pressbox.store import Store
-from pressbox.web import live, operations, routes
+from pressbox.web import health, live, operations, routes
+from pressbox.web.hub import Hub
+from pressbox.web.limits import LiveSettings
 
 STATIC = Path(__file__).with_name("static")
 
@@ -27,22 +31,38 @@ def create_app(
     heartbeat: float = 15.0,
     *,
     admin_token: str = "",
+    live_settings: LiveSettings | None = None,
 ) -> FastAPI:
     """The web app over `store` and `bus`; it never talks to a streamer directly. The operator
-    endpoints that change streams need `admin_token` (empty: they refuse every call)."""
+    endpoints that change streams need `admin_token` (empty: they refuse every call).
+    `live_settings` are the live WebSocket's limits (default: the settings' defaults); the app's
+    live hub is `app.state.hub`, closed when the app shuts down."""
+    clock = clock or SystemClock()
+    hub = Hub(store, bus, clock, heartbeat, live_settings or LiveSettings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.close()
+
     app = FastAPI(
         title="Pressbox",
         version="0.1.0",
         description="Live sports games: REST snapshots and a WebSocket of ordered events.",
+        lifespan=lifespan,
     )
     app.state.store = store
     app.state.bus = bus
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock
     app.state.heartbeat = heartbeat
+    app.state.hub = hub
     app.state.admin_token = admin_token
     app.include_router(routes.router)
     app.include_router(operations.router)
     app.include_router(live.router)
+    app.include_router(health.router)
     if (STATIC / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="ui")
     else:

@@ -1,8 +1,9 @@
-"""The live WebSocket: a snapshot or the missed events first, then every new event in seq order.
+"""The live WebSocket: admission, then a snapshot or the missed events, then every new event.
 
-Each connection follows its game's bus channel. A batch that does not continue exactly where the
-connection stopped (a dropped bus batch, a resume) is filled from the event log, so a viewer never
-sees a gap or a duplicate.
+The connection is a viewer of its game's channel in the hub (hub.py), which queues messages to
+the viewer's outbox; here a writer task drains the outbox and a reader task answers the client
+(`resume`, `ping`) and watches for a dead peer. Every refusal and limit closes the connection with
+a close code of docs/protocol.md, after `accept`, so browsers can read why.
 """
 
 from __future__ import annotations
@@ -11,130 +12,87 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from pressbox.bus import Bus
-from pressbox.clock import Clock, format_time
-from pressbox.domain.events import StoredEvent
-from pressbox.store import Store
-from pressbox.web.snapshots import game_snapshot
+from pressbox.metrics import metrics
+from pressbox.web.hub import GameChannel, Hub, LiveChannelError
+from pressbox.web.limits import CloseCode, LiveSettings, Refusal
+from pressbox.web.messages import encode
+from pressbox.web.viewer import Viewer
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-VERSION = 1
-CLOSE_UNKNOWN_GAME = 4404
-MAX_CLIENT_MESSAGE = 4096
-BATCH_LIMIT = 1000
-
-
-class LiveConnection:
-    """One viewer of one game."""
-
-    def __init__(self, ws: WebSocket, store: Store, game_id: str) -> None:
-        self.ws = ws
-        self.store = store
-        self.game_id = game_id
-        self.last_seq = 0
-        self._lock = asyncio.Lock()
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.ws.send_text(json.dumps({**message, "v": VERSION}, separators=(",", ":")))
-
-    async def start(self, after: int | None) -> None:
-        """Send a snapshot (no `after`, or one we cannot continue from) or the missed events."""
-        async with self._lock:
-            if after is None or not await self._can_resume(after):
-                await self._send_snapshot()
-            else:
-                self.last_seq = after
-                await self._catch_up()
-
-    async def _can_resume(self, after: int) -> bool:
-        summary = await self.store.game(self.game_id)
-        return summary is not None and 0 <= after <= summary["seq"]
-
-    async def _send_snapshot(self) -> None:
-        snapshot = await game_snapshot(self.store, self.game_id)
-        if snapshot is None:
-            return
-        self.last_seq = snapshot["seq"]
-        await self.send({"type": "snapshot", "seq": snapshot["seq"], "snapshot": snapshot})
-
-    async def _catch_up(self) -> None:
-        while True:
-            events = await self.store.events_since(self.game_id, self.last_seq, BATCH_LIMIT)
-            if not events:
-                return
-            await self._send_events(events)
-            if len(events) < BATCH_LIMIT:
-                return
-
-    async def _send_events(self, events: Sequence[StoredEvent]) -> None:
-        await self.send({"type": "events", "events": [e.to_json() for e in events]})
-        self.last_seq = events[-1].seq
-
-    async def deliver(self, batch: Sequence[StoredEvent]) -> None:
-        """Send a published batch, continuing exactly at last_seq + 1."""
-        async with self._lock:
-            fresh = [e for e in batch if e.seq > self.last_seq]
-            if not fresh:
-                return
-            if fresh[0].seq != self.last_seq + 1:
-                await self._catch_up()
-            else:
-                await self._send_events(fresh)
-
-    async def resume(self, after: int) -> None:
-        """The client asks for everything after `after`."""
-        await self.start(after)
-
-    async def send_status(self) -> None:
-        stream = await self.store.stream(self.game_id)
-        await self.send(
-            {
-                "type": "status",
-                "stream": str(stream.status) if stream else None,
-                "espn": "degraded" if stream and stream.health else "live",
-                "degraded": sorted(stream.health) if stream else [],
-            }
-        )
+#: Seconds a close may wait for a client that does not read (its send buffer is full).
+CLOSE_TIMEOUT = 5.0
+EXPECTED = 'expected {"type": "resume", "v": 1, "after": N} or {"type": "ping", "v": 1}'
 
 
 @router.websocket("/ws/live/{game_id}")
 async def live(ws: WebSocket, game_id: str) -> None:
     """Follow one game live; see docs/protocol.md."""
-    store: Store = ws.app.state.store
-    bus: Bus = ws.app.state.bus
+    hub: Hub = ws.app.state.hub
     await ws.accept()
+    ip = ws.client.host if ws.client else ""
+    refusal = hub.admit(ip, ws.headers.get("origin"), ws.headers.get("host"))
+    if refusal is not None:
+        await _close(ws, refusal)
+        return
+    meter = metrics()
+    meter.ws_connections.add(1)
+    try:
+        await _follow(ws, hub, game_id)
+    finally:
+        hub.release(ip)
+        meter.ws_connections.add(-1)
+
+
+async def _follow(ws: WebSocket, hub: Hub, game_id: str) -> None:
     after = _parse_after(ws.query_params.get("after"))
-    if await store.game(game_id) is None:
-        await ws.close(CLOSE_UNKNOWN_GAME, reason=f"unknown game {game_id}"[:120])
+    if not hub.follows(game_id) and await hub.store.game(game_id) is None:
+        await _close(ws, Refusal(CloseCode.UNKNOWN_GAME, f"unknown game {game_id}"[:120]))
         return
     if after is False:
-        await ws.close(1008, reason="after must be a non-negative integer")
+        await _close(ws, Refusal(CloseCode.POLICY, "after must be a non-negative integer"))
         return
-    connection = LiveConnection(ws, store, game_id)
-    async with bus.subscribe(game_id) as subscription:
-        with contextlib.suppress(WebSocketDisconnect):
-            await connection.start(after)
-            await connection.send_status()
-            await _serve(connection, subscription, ws.app.state.clock, ws.app.state.heartbeat)
-    if ws.application_state is not WebSocketState.DISCONNECTED:
-        with contextlib.suppress(RuntimeError):
-            await ws.close()
+    viewer = hub.viewer(ws, game_id)
+    try:
+        channel = await hub.join(viewer)
+    except LiveChannelError:
+        await _close(ws, Refusal(CloseCode.INTERNAL, "live channel failed: reconnect"))
+        return
+    try:
+        await _serve(viewer, channel, after, hub.settings)
+    finally:
+        await hub.leave(viewer, channel)
+    await _close(ws, viewer.ending or Refusal(CloseCode.NORMAL, ""))
 
 
-async def _serve(connection: LiveConnection, subscription: Any, clock: Clock, every: float) -> None:
-    """Forward, beat and read until any of them ends (the client left, or a send failed)."""
+async def _close(ws: WebSocket, refusal: Refusal) -> None:
+    """Close with the refusal's code, unless the client left; bounded for one that never reads."""
+    if refusal.code is CloseCode.SLOW_CONSUMER:
+        metrics().ws_slow_drops.add(1)
+    elif refusal.code not in (CloseCode.NORMAL, CloseCode.GOING_AWAY, CloseCode.DEAD_PEER):
+        metrics().ws_refusals.add(1, {"reason": refusal.code.name.lower()})
+    if WebSocketState.DISCONNECTED in (ws.client_state, ws.application_state):
+        return
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await ws.close(int(refusal.code), reason=refusal.reason)
+
+
+async def _serve(
+    viewer: Viewer, channel: GameChannel, after: int | None, settings: LiveSettings
+) -> None:
+    """Write, read and wait until any of them ends (the client left, a limit, a failed send)."""
     tasks = [
-        asyncio.create_task(_forward(connection, subscription)),
-        asyncio.create_task(_heartbeat(connection, clock, every)),
-        asyncio.create_task(_read(connection)),
+        asyncio.create_task(viewer.write()),
+        asyncio.create_task(_read(viewer, channel, after, settings)),
+        asyncio.create_task(viewer.wait_ended()),
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -143,9 +101,12 @@ async def _serve(connection: LiveConnection, subscription: Any, clock: Clock, ev
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     for task in done:
+        if task.cancelled():
+            continue
         exc = task.exception()
         if exc is not None and not isinstance(exc, WebSocketDisconnect):
-            log.warning("live connection to game %s ended: %r", connection.game_id, exc)
+            log.warning("live connection to game %s ended: %r", viewer.game_id, exc)
+            viewer.end(CloseCode.INTERNAL, "internal error: reconnect and resume")
 
 
 def _parse_after(raw: str | None) -> int | None | bool:
@@ -158,40 +119,56 @@ def _parse_after(raw: str | None) -> int | None | bool:
     return value if value >= 0 else False
 
 
-async def _forward(connection: LiveConnection, subscription: Any) -> None:
-    while True:
-        await connection.deliver(await subscription.get())
-
-
-async def _heartbeat(connection: LiveConnection, clock: Clock, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        await connection.send({"type": "heartbeat", "at": format_time(clock.now())})
-        await connection.send_status()
-
-
-async def _read(connection: LiveConnection) -> None:
-    """Read client messages until it disconnects; refuse bad ones with an error message."""
-    while True:
-        text = await connection.ws.receive_text()
-        if len(text) > MAX_CLIENT_MESSAGE:
-            await connection.ws.close(1009, reason="message too big")
+async def _read(
+    viewer: Viewer, channel: GameChannel, after: int | None, settings: LiveSettings
+) -> None:
+    """Catch the viewer up, then answer its messages; no message for the dead-peer time ends it."""
+    await channel.catch_up(viewer, after)
+    viewer.offer(channel.status, catch_up=True)
+    while not viewer.ended:
+        try:
+            async with asyncio.timeout(settings.dead_peer_seconds):
+                message = await viewer.ws.receive()
+        except TimeoutError:
+            quiet = f"no message from the client in {settings.dead_peer_seconds:g} s"
+            viewer.end(CloseCode.DEAD_PEER, quiet)
             return
-        after = _resume_request(text)
-        if isinstance(after, str):
-            await connection.send({"type": "error", "code": "bad_message", "message": after})
-        else:
-            await connection.resume(after)
+        if message["type"] == "websocket.disconnect":
+            viewer.end()
+            return
+        await _answer(viewer, channel, message, settings.max_message_bytes)
 
 
-def _resume_request(text: str) -> int | str:
-    """The `after` of a valid resume message, or a description of what is wrong with it."""
+async def _answer(
+    viewer: Viewer, channel: GameChannel, message: Mapping[str, Any], limit: int
+) -> None:
+    """Answer one client message: any message proves the client alive."""
+    text = message.get("text")
+    raw: bytes = text.encode() if text is not None else message.get("bytes") or b""
+    if len(raw) > limit:
+        viewer.end(CloseCode.TOO_BIG, f"message too big (limit {limit} bytes)")
+        return
+    request = _request(text) if text is not None else "send JSON in text messages"
+    if isinstance(request, str):
+        error = {"type": "error", "code": "bad_message", "message": request}
+        viewer.offer(encode(error))
+    elif request is None:
+        viewer.offer(encode({"type": "pong"}))
+    else:
+        await channel.catch_up(viewer, request)
+
+
+def _request(text: str) -> int | None | str:
+    """The `after` of a resume, None for a ping, or a description of what is wrong."""
     try:
         message = json.loads(text)
     except ValueError:
         return "message is not JSON"
-    if not isinstance(message, dict) or message.get("type") != "resume":
-        return 'expected {"type": "resume", "v": 1, "after": N}'
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "ping":
+        return None
+    if kind != "resume":
+        return EXPECTED
     after = message.get("after")
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         return "after must be a non-negative integer"

@@ -25,13 +25,14 @@ async def running(app: Any, host: str, port: int, **options: Any) -> AsyncIterat
     """Serve `app` while the context is open; yields its base URL (port 0 picks a free one).
 
     permessage-deflate is off: it costs ~316 KiB per WebSocket connection (64 KiB without).
+    The app's lifespan runs (the web app closes its live hub at shutdown).
     """
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level="warning",
-        lifespan="off",
+        lifespan="auto",
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
         **options,
