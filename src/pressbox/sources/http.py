@@ -14,6 +14,7 @@ next requests wait on the injected clock. Retrying (jittered exponential backoff
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +24,7 @@ import httpx
 
 from pressbox.clock import Clock
 from pressbox.errors import HostBlocked, UpstreamError, UpstreamStatusError
+from pressbox.metrics import metrics
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.circuit import HostCircuit
 
@@ -107,8 +109,18 @@ class HttpClient:
         if params:
             target = target.copy_merge_params(params)
         stats = self.stats.by_kind[kind]
-        probe = await self._admit(stats)
+        labels = {"host": self.circuit.host, "document": kind}
+        meter = metrics()
+        queued = time.perf_counter()
+        try:
+            probe = await self._admit(stats)
+        except HostBlocked:
+            meter.upstream_errors.add(1, {**labels, "kind": "blocked"})
+            raise
+        sent = time.perf_counter()
+        meter.budget_wait.record(sent - queued, {"host": self.circuit.host})
         stats.requests += 1
+        meter.upstream_requests.add(1, labels)
         try:
             response = await self._client.get(target, params=params)
         except asyncio.CancelledError:
@@ -118,14 +130,19 @@ class HttpClient:
         except httpx.HTTPError as exc:
             stats.errors += 1
             self.circuit.unanswered(probe)
+            kind_of = "timeout" if isinstance(exc, httpx.TimeoutException) else "network"
+            meter.upstream_errors.add(1, {**labels, "kind": kind_of})
             raise UpstreamError(f"{kind} request failed: {exc!r}", url=str(target)) from exc
+        meter.upstream_duration.record(time.perf_counter() - sent, labels)
         retry_after = response.headers.get("retry-after")
         now = self.clock.now()
         self.circuit.answered(response.status_code, now, probe=probe, retry_after=retry_after)
         if response.status_code >= 400:
             stats.errors += 1
+            meter.upstream_errors.add(1, {**labels, "kind": f"status_{response.status_code}"})
             raise UpstreamStatusError(response.status_code, url=str(response.url))
         stats.bytes += len(response.content)
+        meter.upstream_bytes.add(len(response.content), labels)
         return Fetched(str(response.url), response.content, response.headers.get("cache-control"))
 
     async def _admit(self, stats: DocumentStats) -> bool:

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pressbox.errors import StoreError
 
@@ -35,13 +35,19 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 async def is_current(url: str) -> bool:
     """True when the database at `url` is at the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
-            current = await conn.run_sync(_current_revision)
+        return await engine_is_current(engine)
     finally:
         await engine.dispose()
+
+
+async def engine_is_current(engine: AsyncEngine) -> bool:
+    """True when the database behind `engine` is at the newest migration."""
+    url = engine.url.render_as_string(hide_password=False)
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    async with engine.connect() as conn:
+        current = await conn.run_sync(_current_revision)
     return current == head
 
 

@@ -1,0 +1,127 @@
+"""Metrics: OpenTelemetry instruments, exported in Prometheus text format at `GET /metrics`.
+
+One `Metrics` per process (`metrics()`), recorded where things happen: the upstream HTTP client,
+the streamer, the WebSocket hub. The counts of streams by status are read from the database when
+`/metrics` is scraped (`refresh_streams`), so a web process reports every runner's streams.
+
+Names (Prometheus form; counters end in `_total`, durations are seconds):
+
+| metric | labels | what |
+|---|---|---|
+| `pressbox_streams` | status | streams in the database, by lifecycle status |
+| `pressbox_worker_starts_total`, `pressbox_worker_stops_total` | document | document workers |
+| `pressbox_upstream_requests_total` | host, document | requests sent upstream |
+| `pressbox_upstream_request_duration_seconds` | host, document | time to the whole answer |
+| `pressbox_upstream_errors_total` | host, document, kind | failed requests, by kind (below) |
+| `pressbox_upstream_response_bytes_total` | host, document | body bytes received |
+| `pressbox_upstream_budget_wait_seconds` | host | wait for the request budget |
+| `pressbox_document_processing_duration_seconds` | document | track + commit of one document |
+| `pressbox_events_total` | type | events committed to the log |
+| `pressbox_ws_connections` | | open live WebSocket connections |
+| `pressbox_ws_deliveries_total` | | messages handed to live connections |
+| `pressbox_ws_slow_client_drops_total` | | connections closed as slow consumers |
+| `pressbox_ws_resumes_total` | outcome | resumes (`events`: served the gap; `snapshot`) |
+| `pressbox_ws_refusals_total` | reason | connections refused (caps, admission, origin...) |
+
+Upstream error kinds: `status_NNN` (an HTTP status), `timeout`, `network`, `blocked` (the host's
+circuit is open after a 403: nothing was sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+#: Upstream answers take tens of milliseconds to seconds; processing, milliseconds.
+SECONDS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """The process's instruments and their Prometheus registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        reader = PrometheusMetricReader(disable_target_info=True, registry=self.registry)
+        seconds = View(
+            instrument_name="*duration*",
+            aggregation=ExplicitBucketHistogramAggregation(SECONDS_BUCKETS),
+        )
+        waits = View(
+            instrument_name="*wait*",
+            aggregation=ExplicitBucketHistogramAggregation(SECONDS_BUCKETS),
+        )
+        self.provider = MeterProvider(metric_readers=[reader], views=[seconds, waits])
+        meter = self.provider.get_meter("pressbox")
+        self._streams: dict[str, int] = {}
+        meter.create_observable_gauge(
+            "pressbox_streams", [self._observe_streams], description="Streams by status"
+        )
+        self.worker_starts = meter.create_counter(
+            "pressbox_worker_starts", description="Document workers started"
+        )
+        self.worker_stops = meter.create_counter(
+            "pressbox_worker_stops", description="Document workers stopped"
+        )
+        self.upstream_requests = meter.create_counter(
+            "pressbox_upstream_requests", description="Requests sent upstream"
+        )
+        self.upstream_duration = meter.create_histogram(
+            "pressbox_upstream_request_duration", unit="s", description="Upstream request time"
+        )
+        self.upstream_errors = meter.create_counter(
+            "pressbox_upstream_errors", description="Failed upstream requests, by kind"
+        )
+        self.upstream_bytes = meter.create_counter(
+            "pressbox_upstream_response_bytes", description="Upstream body bytes received"
+        )
+        self.budget_wait = meter.create_histogram(
+            "pressbox_upstream_budget_wait", unit="s", description="Wait for the request budget"
+        )
+        self.processing = meter.create_histogram(
+            "pressbox_document_processing_duration",
+            unit="s",
+            description="Tracking and committing one fetched document",
+        )
+        self.events = meter.create_counter(
+            "pressbox_events", description="Events committed to the log"
+        )
+        self.ws_connections = meter.create_up_down_counter(
+            "pressbox_ws_connections", description="Open live WebSocket connections"
+        )
+        self.ws_deliveries = meter.create_counter(
+            "pressbox_ws_deliveries", description="Messages handed to live connections"
+        )
+        self.ws_slow_drops = meter.create_counter(
+            "pressbox_ws_slow_client_drops", description="Connections closed as slow consumers"
+        )
+        self.ws_resumes = meter.create_counter(
+            "pressbox_ws_resumes", description="Resume requests, by outcome"
+        )
+        self.ws_refusals = meter.create_counter(
+            "pressbox_ws_refusals", description="Live connections refused, by reason"
+        )
+
+    def set_streams(self, counts: Mapping[str, int]) -> None:
+        """The current number of streams per status (every status named, zeros included)."""
+        self._streams = dict(counts)
+
+    def _observe_streams(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(n, {"status": status}) for status, n in self._streams.items()]
+
+    def exposition(self) -> bytes:
+        """Every metric in Prometheus text format."""
+        return bytes(generate_latest(self.registry))
+
+
+@cache
+def metrics() -> Metrics:
+    """This process's metrics."""
+    return Metrics()
