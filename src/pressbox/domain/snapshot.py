@@ -11,16 +11,20 @@ from pressbox.domain.events import EventType, StoredEvent
 
 @dataclass
 class GameState:
-    """Situation, plays and probability points at `seq`; status and score live on the game row.
+    """Situation, plays, probability and market points at `seq`; status and score live on the
+    game row.
 
     Plays and probability points keep their log order, which is ESPN's game order: ESPN's sequence
-    numbers are an edit order for plays and repeat for probability points.
+    numbers are an edit order for plays and repeat for probability points. Market points keep
+    theirs too, all of them (a game has at most a few thousand); `market_status` is the last one.
     """
 
     seq: int = 0
     situation: dict[str, Any] | None = None
     plays: dict[str, dict[str, Any]] = field(default_factory=dict)
     probabilities: list[dict[str, Any]] = field(default_factory=list)
+    market: list[dict[str, Any]] = field(default_factory=list)
+    market_status: dict[str, Any] | None = None
 
     def apply(self, event: StoredEvent) -> None:
         """Fold one event in; events must come in seq order."""
@@ -31,6 +35,10 @@ class GameState:
             self.plays[event.data["id"]] = event.data
         elif event.type is EventType.PROBABILITY:
             self.probabilities.append(event.data)
+        elif event.type is EventType.MARKET:
+            self.market.append(event.data)
+        elif event.type is EventType.MARKET_STATUS:
+            self.market_status = event.data
 
     @classmethod
     def fold(cls, events: Iterable[StoredEvent]) -> GameState:
@@ -47,4 +55,6 @@ class GameState:
             "situation": self.situation,
             "plays": list(self.plays.values()),
             "probabilities": self.probabilities,
+            "market": self.market,
+            "market_status": self.market_status,
         }

@@ -1,0 +1,99 @@
+"""Market lines in a game's log: `market` events (one price point of a team market) and
+`market_status` events (whether the game has a market and whether its data is current). Pure.
+
+A `market` key names the market, the point's time and its prices, so reading the same point
+twice (a poll repeated, a feed reopened with a Kalshi timestamp) appends it once. A
+`market_status` is logged when the state (or the event it is about) changes; its key carries the
+observation time, so a market that goes stale and comes back logs `live` twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pressbox.clock import format_time
+from pressbox.domain.events import Event, EventType, StoredEvent, fingerprint
+from pressbox.domain.market import GameMarkets, MarketPoint
+
+
+class MarketState(StrEnum):
+    """A game's market line: points flowing, no market found, or no point for too long."""
+
+    LIVE = "live"
+    ABSENT = "absent"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class MarketStatus:
+    """The data of a `market_status` event."""
+
+    state: MarketState
+    event_ticker: str | None = None
+    tickers: tuple[str, ...] = field(default_factory=tuple)
+    source: str | None = None  # "override", "kalshi", "guess"; None while no market is known
+    reason: str | None = None
+
+    @classmethod
+    def of(
+        cls, state: MarketState, markets: GameMarkets | None, reason: str | None = None
+    ) -> MarketStatus:
+        """The status of `markets` (None: no market known)."""
+        if markets is None:
+            return cls(state, reason=reason)
+        return cls(state, markets.event_ticker, markets.tickers, markets.source, reason)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MarketStatus:
+        """The inverse of `to_json` (a logged event's data)."""
+        return cls(
+            MarketState(data["state"]),
+            data.get("event_ticker"),
+            tuple(data.get("tickers") or ()),
+            data.get("source"),
+            data.get("reason"),
+        )
+
+    def changes(self, previous: MarketStatus | None) -> bool:
+        """Whether this status is worth logging after `previous`: another state or event (a
+        new reason alone is not: an error's message would log the same state again)."""
+        if previous is None:
+            return True
+        return (self.state, self.event_ticker) != (previous.state, previous.event_ticker)
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form of docs/protocol.md."""
+        return {
+            "state": str(self.state),
+            "event_ticker": self.event_ticker,
+            "tickers": list(self.tickers),
+            "source": self.source,
+            "reason": self.reason,
+        }
+
+
+def market_event(point: MarketPoint, at: datetime) -> Event:
+    """A `market` event of one point, observed at `at`; its time in the log's format."""
+    data = {**point.to_json(), "time": format_time(point.time)}
+    prices = fingerprint([data["bid"], data["ask"], data["last"], data["volume"]])
+    key = f"market:{point.ticker}:{format_time(point.time)}:{prices}"
+    return Event(EventType.MARKET, key, at, data)
+
+
+def market_status_event(status: MarketStatus, at: datetime) -> Event:
+    """A `market_status` event of `status`, observed at `at`."""
+    key = f"market_status:{status.state}:{format_time(at)}:{fingerprint(status.to_json())}"
+    return Event(EventType.MARKET_STATUS, key, at, status.to_json())
+
+
+def last_market_status(events: Iterable[StoredEvent]) -> MarketStatus | None:
+    """The last `market_status` of a game's log, None if it has none."""
+    found: MarketStatus | None = None
+    for event in events:
+        if event.type is EventType.MARKET_STATUS:
+            found = MarketStatus.from_json(event.data)
+    return found
