@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,24 +19,25 @@ from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import Settings, load_settings
 from pressbox.domain.sports import profile_for
 from pressbox.errors import PressboxError
+from pressbox.logs import configure_logging
 from pressbox.replay.recorder import recording
 from pressbox.replay.remote import replay_clock
 from pressbox.replay.session import (
     ReplayPlan,
+    games_finished,
     plan_replay,
     prepare_streams,
+    replay_kalshi,
     replay_report,
     replay_upstream,
     stream_games,
 )
 from pressbox.runtime import open_runtime
+from pressbox.serving import Role, serve_roles
 from pressbox.store import Store
 from pressbox.store.migrate import upgrade
 from pressbox.store.operations import list_streams
-from pressbox.streaming.runner import StreamRunner, run_until_terminated
 from pressbox.streaming.scheduler import Scheduler, ScheduleReport
-from pressbox.web import create_app
-from pressbox.web.server import running
 
 app = typer.Typer(
     help="Pressbox: follow live sports games and push every change to browsers.\n\n"
@@ -80,9 +80,7 @@ def _settings() -> Settings:
     except PressboxError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -192,24 +190,64 @@ def schedule_tables(report: ScheduleReport) -> list[Table]:
     return tables
 
 
+RoleOpt = Annotated[
+    Role,
+    typer.Option(
+        case_sensitive=False,
+        help="What this process runs: web (REST, WebSocket, UI), runner (claims and streams "
+        "games by lease), scheduler (reads ESPN's scoreboards every "
+        "PRESSBOX_SCHEDULE_INTERVAL_SECONDS), or all three.",
+    ),
+]
+EspnUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="ESPN base URL for both APIs (default: PRESSBOX_ESPN_CORE_URL and "
+        "PRESSBOX_ESPN_SITE_URL). A `pressbox replay-server` URL runs this process on the "
+        "server's replay clock."
+    ),
+]
+ClockSpeedOpt = Annotated[
+    float | None,
+    typer.Option(
+        min=0.1, max=10000, help="Replay clock speed with --espn-url (default: the server's own)."
+    ),
+]
+
+
 @app.command()
 def serve(
+    role: RoleOpt = Role.ALL,
     replay: Annotated[
         list[Path] | None,
         typer.Option(
-            exists=True, help="Replay this recording or game file (repeatable) instead of ESPN."
+            exists=True,
+            help="Replay this recording or game file (repeatable) instead of ESPN: runs the "
+            "replay server in this process and follows only the replayed games (role all).",
         ),
     ] = None,
+    espn_url: EspnUrlOpt = None,
     speed: SpeedOpt = None,
     stagger: StaggerOpt = 20,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
-    """Run the web server (REST, WebSocket, UI); with --replay, also stream recorded games."""
+    """Run Pressbox: by default everything in one process (web, runner, scheduler) on the
+    embedded SQLite database and in-process bus.
+
+    In production run the roles apart, any number of each, on PostgreSQL (PRESSBOX_DATABASE_URL)
+    and Redis (PRESSBOX_BUS_URL): e.g. two `serve --role web` behind a proxy, two
+    `serve --role runner` and one `serve --role scheduler`. Ctrl-C or SIGTERM stops cleanly.
+    """
     settings = _settings()
-    plan = _plan(replay, stagger) if replay else None
+    if replay and (role is not Role.ALL or espn_url):
+        err.print("[red]error:[/] --replay runs everything in one process: drop --role/--espn-url")
+        raise typer.Exit(2)
     listen = (host or settings.host, settings.port if port is None else port)
-    _run(_serve(settings, plan, speed, *listen))
+    if replay:
+        _run(_serve_replay(settings, _plan(replay, stagger), speed, *listen))
+    else:
+        _run(_serve(settings, role, espn_url, speed, *listen))
 
 
 @app.command("replay")
@@ -226,13 +264,15 @@ def replay_command(
     """Replay recorded games through the whole system, on their real timeline sped up.
 
     With --headless it prints one JSON object per game (final status and score, events by type,
-    upstream requests and bytes by document, wall time) and exits 0 only if every stream completed.
+    the market line's state and points, upstream requests and bytes by document, wall time) and
+    exits 0 only if every stream completed. Kalshi is a local fake from the Kalshi recordings
+    beside the sources: no replayed game has a market there, so each shows its market absent.
     """
     settings = _settings()
     plan = _plan(sources, stagger)
     if not headless:
         listen = (host or settings.host, settings.port if port is None else port)
-        _run(_serve(settings, plan, speed, *listen))
+        _run(_serve_replay(settings, plan, speed, *listen))
         return
     reports = _run(_headless(settings, plan, speed or settings.replay_speed))
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
@@ -297,47 +337,27 @@ async def _record(
 
 @app.command("runner")
 def runner_command(
-    espn_url: Annotated[
-        str | None,
-        typer.Option(
-            help="ESPN core API base URL (default: PRESSBOX_ESPN_CORE_URL). A replay server's "
-            "URL runs the runner on the server's replay clock."
-        ),
-    ] = None,
-    speed: Annotated[
-        float | None,
-        typer.Option(
-            min=0.1, max=10000, help="Replay clock speed (default: the replay server's own)."
-        ),
-    ] = None,
+    espn_url: EspnUrlOpt = None,
+    speed: ClockSpeedOpt = None,
     max_streams: Annotated[
-        int, typer.Option(min=1, max=1000, help="Streams this runner follows at once.")
-    ] = 20,
+        int | None,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Streams this runner follows at once (PRESSBOX_RUNNER_MAX_STREAMS).",
+        ),
+    ] = None,
 ) -> None:
-    """Claim due streams by lease and stream them until stopped (Ctrl-C or SIGTERM).
+    """Claim due streams by lease and stream them until stopped (Ctrl-C or SIGTERM); the same as
+    `serve --role runner`.
 
     Any number of runners share one database (PRESSBOX_DATABASE_URL). A runner that dies loses
     its streams to another after PRESSBOX_LEASE_TTL_SECONDS; one that stops releases them at once.
     """
     settings = _settings()
-    _run(_runner(settings, espn_url, speed, max_streams))
-
-
-async def _runner(
-    settings: Settings, espn_url: str | None, speed: float | None, max_streams: int
-) -> None:
-    clock: Any = SystemClock()
-    if espn_url:
-        clock = await replay_clock(espn_url, speed) or clock
-    if speed is not None and isinstance(clock, SystemClock):
-        raise PressboxError(f"--speed needs a replay server at --espn-url (got {espn_url})")
-    async with (
-        open_runtime(settings, clock, espn_url) as runtime,
-        StreamRunner(runtime, max_concurrent=max_streams) as runner,
-    ):
-        pace = f" on the replay clock at {clock.speed:g}x" if isinstance(clock, ScaledClock) else ""
-        err.print(f"runner {runner.owner_id} claiming streams{pace}")
-        await run_until_terminated(runner)
+    if max_streams is not None:
+        settings = settings.model_copy(update={"runner_max_streams": max_streams})
+    _run(_serve(settings, Role.RUNNER, espn_url, speed, settings.host, settings.port))
 
 
 @app.command("replay-server")
@@ -367,45 +387,53 @@ def replay_server(
 
 
 async def _serve(
-    settings: Settings, plan: ReplayPlan | None, speed: float | None, host: str, port: int
+    settings: Settings,
+    role: Role,
+    espn_url: str | None,
+    speed: float | None,
+    host: str,
+    port: int,
 ) -> None:
-    if plan is None:
-        clock: Any = SystemClock()
-        async with open_runtime(settings, clock) as runtime:
-            web = create_app(
-                runtime.store,
-                runtime.bus,
-                clock,
-                settings.ws_heartbeat_seconds,
-                admin_token=settings.admin_token.get_secret_value(),
-            )
-            async with running(web, host, port) as url:
-                err.print(f"Pressbox is serving on {url}/#/live")
-                await asyncio.Event().wait()
-        return
+    clock: Any = SystemClock()
+    if espn_url:
+        clock = await replay_clock(espn_url, speed) or clock
+    if speed is not None and isinstance(clock, SystemClock):
+        raise PressboxError(f"--speed needs a replay server at --espn-url (got {espn_url})")
+    async with open_runtime(settings, clock, espn_url) as runtime:
+        pace = f" on the replay clock at {clock.speed:g}x" if isinstance(clock, ScaledClock) else ""
+        err.print(f"Pressbox {role} role{pace} (Ctrl-C stops)")
+        await serve_roles(runtime, role.parts(), host, port, announce=err.print)
+
+
+async def _serve_replay(
+    settings: Settings, plan: ReplayPlan, speed: float | None, host: str, port: int
+) -> None:
     clock = ScaledClock(plan.start, speed or settings.replay_speed)
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
-        open_runtime(settings, clock, espn_url) as runtime,
+        replay_kalshi(clock, plan.kalshi) as kalshi_url,
+        open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games
         await prepare_streams(runtime, games)
-        web = create_app(
-            runtime.store,
-            runtime.bus,
-            clock,
-            settings.ws_heartbeat_seconds,
-            admin_token=settings.admin_token.get_secret_value(),
-        )
-        async with running(web, host, port) as url:
-            err.print(
-                f"Replaying {len(games)} game(s) at {clock.speed:g}x. "
-                f"Open [bold]{url}/#/live[/]  (Ctrl-C stops)"
-            )
-            results = await stream_games(runtime, games)
+        err.print(f"Replaying {len(games)} game(s) at {clock.speed:g}x (Ctrl-C stops)")
+
+        async def tell_when_finished() -> None:
+            results = await games_finished(runtime, games)
             outcome = ", ".join(f"{game} {status}" for game, status in results.items())
             err.print(f"replay finished: {outcome}; still serving (Ctrl-C stops)")
             await asyncio.Event().wait()
+
+        ids = [game.id for game in games]
+        await serve_roles(
+            runtime,
+            {Role.WEB, Role.RUNNER},
+            host,
+            port,
+            games=ids,
+            announce=err.print,
+            also=[tell_when_finished()],
+        )
 
 
 async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[dict[str, Any]]:
@@ -413,7 +441,8 @@ async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[
     clock = ScaledClock(plan.start, speed)
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
-        open_runtime(settings, clock, espn_url) as runtime,
+        replay_kalshi(clock, plan.kalshi) as kalshi_url,
+        open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games
         await prepare_streams(runtime, games)
@@ -438,6 +467,23 @@ async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[
         return [
             await replay_report(runtime, gid, status, started) for gid, status in results.items()
         ]
+
+
+@app.command("api-docs")
+def api_docs(
+    out: Annotated[
+        Path, typer.Option(help="Where to write the Markdown ('-': standard output).")
+    ] = Path("docs/rest.md"),
+) -> None:
+    """Write the REST reference (Markdown) generated from the web app's OpenAPI document."""
+    from pressbox.web.apidoc import openapi_spec, render
+
+    text = render(openapi_spec())
+    if str(out) == "-":
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out}")
 
 
 @app.command("streams")

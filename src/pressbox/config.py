@@ -7,12 +7,21 @@ malformed settings fail at start with a message that names the variable.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from pressbox.domain.documents import DocumentKind
+from pressbox.domain.market import is_event_ticker
 from pressbox.domain.sports import PROFILES, SportProfile
 from pressbox.errors import ConfigError
 
@@ -31,6 +40,11 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite+aiosqlite:///pressbox.db",
         description="SQLAlchemy async URL of the database (sqlite+aiosqlite, postgresql+asyncpg).",
+    )
+    bus_url: str = Field(
+        "memory://",
+        description="The bus: memory:// (in-process) or a Redis server, redis://host:port/db "
+        "(rediss:// for TLS), shared by runner and web processes.",
     )
     espn_core_url: AnyHttpUrl = Field(
         AnyHttpUrl("https://sports.core.api.espn.com"),
@@ -64,6 +78,32 @@ class Settings(BaseSettings):
     espn_block_minutes: Positive = Field(
         5.0, description="After an HTTP 403 (ESPN's IP block), minutes with no request to it."
     )
+    kalshi_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://api.elections.kalshi.com/trade-api/v2"),
+        description="Base URL of Kalshi's REST API (…/trade-api/v2); its own host and budget.",
+    )
+    kalshi_ws_url: str = Field(
+        "wss://api.elections.kalshi.com/trade-api/ws/v2",
+        description="Kalshi's WebSocket URL (ticker and trade channels), used with a key.",
+    )
+    kalshi_rate: Positive = Field(5.0, description="Kalshi request budget, requests per second.")
+    kalshi_key_id: str = Field("", description="Kalshi API key id; unset: REST polling.")
+    kalshi_private_key_path: str = Field(
+        "", description="PEM file of the Kalshi API key's RSA private key (with the key id)."
+    )
+    kalshi_poll_seconds: Positive = Field(
+        5.0, description="Seconds between two REST polls of a game's markets without a key."
+    )
+    kalshi_markets: dict[str, str] = Field(
+        default_factory=dict,
+        description='ESPN game id -> Kalshi event ticker, JSON: {"401736812": '
+        '"KXNBAGAME-24DEC15MINSAS"}; overrides the matching of that game.',
+    )
+    markets: Literal["on", "off"] = Field(
+        "on",
+        description="Follow each game's Kalshi market line (on) or not at all (off: no "
+        "Kalshi request, no market events).",
+    )
     admin_token: SecretStr = Field(
         SecretStr(""),
         description="Bearer token of the operator endpoints (cancel, restart); unset: refused.",
@@ -85,6 +125,37 @@ class Settings(BaseSettings):
     )
     max_stream_hours: Positive = Field(12.0, description="A stream running longer ends Failed.")
     ws_heartbeat_seconds: Positive = Field(15.0, description="WebSocket heartbeat interval, s.")
+    ws_dead_peer_seconds: Positive = Field(
+        60.0, description="A live client silent this long (no message, not even a ping) is closed."
+    )
+    ws_send_buffer_bytes: int = Field(
+        262_144, ge=1024, description="Bytes queued to one live client before it is closed (4008)."
+    )
+    ws_history_events: int = Field(
+        1000, ge=1, description="Recent events per game kept in memory to serve resumes."
+    )
+    ws_resume_max_events: int = Field(
+        5000, ge=0, description="A resume missing more events than this gets a snapshot."
+    )
+    ws_max_connections: int = Field(
+        10_000, ge=1, description="Live WebSocket connections one web process accepts."
+    )
+    ws_max_connections_per_ip: int = Field(
+        100, ge=1, description="Live WebSocket connections from one client address."
+    )
+    ws_admission_rate: Positive = Field(
+        200.0, description="New live connections admitted per second (a token bucket)."
+    )
+    ws_admission_burst: int = Field(
+        1000, ge=1, description="New live connections admitted at once before the rate applies."
+    )
+    ws_max_message_bytes: int = Field(
+        4096, ge=64, le=65536, description="Largest client message; a larger one closes (1009)."
+    )
+    ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed besides the same origin, comma-separated; * any.",
+    )
     replay_speed: Positive = Field(60.0, description="Default replay speed (x real time).")
     lease_ttl_seconds: Positive = Field(
         30.0, description="A runner's lease on a stream lasts this long unless renewed, s."
@@ -93,7 +164,13 @@ class Settings(BaseSettings):
         5, ge=0, description="Takeovers of a stream whose runner died before it ends Failed."
     )
     runner_poll_seconds: Positive = Field(5.0, description="How often a runner claims streams, s.")
+    runner_max_streams: int = Field(
+        20, ge=1, le=1000, description="Streams one runner process follows at once."
+    )
     log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as JSON objects with game and runner ids."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -103,6 +180,45 @@ class Settings(BaseSettings):
                 "use an async driver URL: sqlite+aiosqlite:///path.db or "
                 "postgresql+asyncpg://user:pass@host/db"
             )
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _known_bus(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if value == "memory://" or (scheme in ("redis", "rediss") and sep and rest.strip("/")):
+            return value
+        raise ValueError("use memory:// (in-process) or redis://host:port/db (rediss:// for TLS)")
+
+    @field_validator("kalshi_ws_url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("use a ws:// or wss:// URL")
+        return value
+
+    @field_validator("kalshi_markets")
+    @classmethod
+    def _event_tickers(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {game: ticker for game, ticker in value.items() if not is_event_ticker(ticker)}
+        if bad:
+            raise ValueError(f"not Kalshi event tickers (e.g. KXNBAGAME-26JUN13NYKSAS): {bad}")
+        return value
+
+    @field_validator("kalshi_private_key_path")
+    @classmethod
+    def _kalshi_key(cls, value: str, info: ValidationInfo) -> str:
+        if bool(value) != bool(info.data.get("kalshi_key_id")):
+            raise ValueError("set it together with PRESSBOX_KALSHI_KEY_ID (or neither)")
+        if value and not Path(value).is_file():
+            raise ValueError(f"no Kalshi private key file at {value}")
+        return value
+
+    @field_validator("ws_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("leagues", mode="before")

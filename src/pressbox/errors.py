@@ -69,3 +69,8 @@ class StoreError(PressboxError):
 
 class UnknownStream(StoreError):
     """No stream exists for the game id asked about."""
+
+
+class LeaseLost(StoreError):
+    """A write on behalf of a lease holder found the stream held by someone else (or by no one):
+    the writer must stop following the stream."""

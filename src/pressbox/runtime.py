@@ -10,15 +10,18 @@ from datetime import timedelta
 
 import httpx
 
-from pressbox.bus import MemoryBus
+from pressbox.bus import Bus, open_bus
 from pressbox.clock import Clock
 from pressbox.config import Settings
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.http import HttpClient
+from pressbox.sources.kalshi import KalshiClient, kalshi_http
+from pressbox.sources.kalshi_auth import WS_PATH, configured_signer
 from pressbox.sources.scoreboard import ScoreboardClient
 from pressbox.store import Store
 from pressbox.store.migrate import upgrade
+from pressbox.streaming.market import KalshiMarkets, MarketSource
 from pressbox.streaming.streamer import Streamer, StreamLimits
 
 
@@ -29,12 +32,15 @@ class Runtime:
     settings: Settings
     clock: Clock
     store: Store
-    bus: MemoryBus
+    bus: Bus
     espn: EspnClient
     scoreboards: ScoreboardClient  # ESPN's site API: another host, its own budget
+    #: Every game's market line (Kalshi: another host, its own budget); None with markets off.
+    markets: MarketSource | None = None
 
-    def streamer(self, game_id: str, league: str) -> Streamer:
-        """A streamer for one game of `league`, wired to this runtime."""
+    def streamer(self, game_id: str, league: str, owner: str | None = None) -> Streamer:
+        """A streamer for one game of `league`, wired to this runtime; `owner` is the lease
+        holder it runs for (its lifecycle writes then require that lease)."""
         limits = StreamLimits(
             failure_budget=self.settings.failure_budget,
             stall_timeout=timedelta(hours=self.settings.stall_hours),
@@ -48,6 +54,8 @@ class Runtime:
             self.bus,
             self.clock,
             limits,
+            owner,
+            markets=self.markets,
         )
 
 
@@ -59,14 +67,24 @@ async def open_runtime(
     espn_transport: httpx.AsyncBaseTransport | None = None,
     site_url: str | None = None,
     site_transport: httpx.AsyncBaseTransport | None = None,
+    kalshi_url: str | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Migrate the database, then open the store and clients; closes them on exit.
+    """Migrate the database, then open the store, the bus and clients; closes them on exit.
 
     `espn_url` overrides the configured ESPN base URL (a replay server); `espn_transport` wraps
     the ESPN connection (recording captures responses through it). `site_url` overrides ESPN's
     site-API URL (scoreboards); it defaults to `espn_url` when that is given, because the replay
-    server answers both APIs.
+    server answers both APIs. `kalshi_url` overrides Kalshi's REST base URL (a fake Kalshi, which
+    then serves the WebSocket too: its URL follows). With `PRESSBOX_MARKETS=off` no Kalshi client
+    is built and streamers follow no market.
     """
+    markets_on = settings.markets == "on"
+    # Read the key first: a bad key file fails here, before anything needs closing.
+    signer = (
+        configured_signer(settings.kalshi_key_id, settings.kalshi_private_key_path)
+        if markets_on
+        else None
+    )
     await asyncio.to_thread(upgrade, settings.database_url)
     store = Store.connect(settings.database_url)
     budget = RequestBudget(clock, settings.espn_rate, settings.espn_burst)
@@ -87,9 +105,38 @@ async def open_runtime(
         transport=site_transport,
         block=timedelta(minutes=settings.espn_block_minutes),
     )
+    kalshi: HttpClient | None = None
+    markets: KalshiMarkets | None = None
+    if markets_on:
+        kalshi = kalshi_http(
+            kalshi_url or str(settings.kalshi_url),
+            clock,
+            rate=settings.kalshi_rate,
+            timeout=settings.http_timeout,
+        )
+        markets = KalshiMarkets(
+            KalshiClient(kalshi),
+            settings,
+            clock,
+            ws_url=websocket_url(kalshi_url) if kalshi_url else None,
+            signer=signer,
+        )
+    bus = open_bus(settings.bus_url)
     try:
-        yield Runtime(settings, clock, store, MemoryBus(), EspnClient(http), ScoreboardClient(site))
+        espn = EspnClient(http)
+        yield Runtime(settings, clock, store, bus, espn, ScoreboardClient(site), markets)
     finally:
+        await bus.aclose()
+        if kalshi is not None:
+            await kalshi.aclose()
         await site.aclose()
         await http.aclose()
         await store.close()
+
+
+def websocket_url(rest_url: str) -> str:
+    """Kalshi's WebSocket URL beside a REST base URL (`http://h/trade-api/v2` ->
+    `ws://h/trade-api/ws/v2`)."""
+    base = rest_url.rstrip("/").removesuffix("/trade-api/v2")
+    scheme, _, rest = base.partition("://")
+    return f"{'wss' if scheme == 'https' else 'ws'}://{rest}{WS_PATH}"

@@ -20,7 +20,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from pressbox.domain.events import Event, EventType
-from pressbox.domain.lifecycle import StreamStatus
+from pressbox.domain.lifecycle import IllegalTransition, StreamStatus
+from pressbox.errors import LeaseLost
 from pressbox.store import GameInfo, Store, StreamRecord, TeamInfo
 from pressbox.store.leases import Leases
 from pressbox.store.migrate import is_current, upgrade
@@ -114,6 +115,39 @@ async def test_a_takeover_counts_a_retry_and_the_old_owner_cannot_renew(store: S
     assert await leases.release("g000", "b")
     [again] = await leases.claim_due("a", at(53), TTL, 1)
     assert (again.owner, again.retry_count) == ("a", 1)
+
+
+async def test_lifecycle_writes_for_a_lost_lease_are_refused(store: Store) -> None:
+    leases = Leases(store)
+    await add_streams(store, 1)
+    await leases.claim_due("a", at(0), TTL, 1)
+    await store.move_stream("g000", S.ACTIVE, at(1), owner="a")
+    [taken] = await leases.claim_due("b", at(40), TTL, 1)  # a's lease ran out at 30 s
+    assert taken.owner == "b"
+    # a's streamer, not yet stopped, must not move the stream its successor follows.
+    with pytest.raises(LeaseLost, match="held by b"):
+        await store.move_stream("g000", S.COMPLETED, at(41), owner="a")
+    assert (await stream(store, "g000")).status is S.ACTIVE
+    moved = await store.move_stream("g000", S.PAUSED, at(42), owner="b")
+    assert (moved.status, moved.owner) == (S.PAUSED, "b")
+    await leases.release("g000", "b")
+    with pytest.raises(LeaseLost, match="held by no one"):
+        await store.move_stream("g000", S.ACTIVE, at(43), owner="b")
+
+
+async def test_racing_moves_from_one_state_never_both_win(store: Store) -> None:
+    """A move is a compare-and-set on the status it read: of two writers moving a stream out of
+    Active at once, one wins and the other is refused as an illegal move from the new state."""
+    await add_streams(store, 1)
+    await store.move_stream("g000", S.ACTIVE, at(0))
+    results = await asyncio.gather(
+        store.move_stream("g000", S.COMPLETED, at(1)),
+        store.move_stream("g000", S.CANCELED, at(1)),
+        return_exceptions=True,
+    )
+    won = [r for r in results if isinstance(r, StreamRecord)]
+    assert len(won) == 1 and isinstance(next(r for r in results if r not in won), IllegalTransition)
+    assert (await stream(store, "g000")).status is won[0].status
 
 
 async def test_past_the_maximum_retries_the_stream_fails_with_the_reason(store: Store) -> None:

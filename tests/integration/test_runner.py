@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +23,12 @@ from pressbox.domain.lifecycle import StreamStatus
 from pressbox.domain.tracker import Tracker
 from pressbox.replay import load_recording
 from pressbox.replay.recording import Recording
-from pressbox.replay.session import prepare_streams, recorded_games, replay_upstream
+from pressbox.replay.session import (
+    prepare_streams,
+    recorded_games,
+    replay_upstream,
+    stream_games,
+)
 from pressbox.runtime import Runtime, open_runtime
 from pressbox.store import StreamRecord
 from pressbox.store.leases import Leases
@@ -225,3 +231,35 @@ async def test_a_resumed_stream_reads_what_its_last_runner_missed(
         p["id"] for p in plays["items"]
     ]
     assert sum(e.type is EventType.PROBABILITY for e in log) == 147
+
+
+async def test_replays_follow_their_games_through_leases(
+    url: str, ncaaf_postman: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`serve --replay` and `replay --headless` stream through `stream_games`, which claims the
+    game's lease like any runner: a second one on the same database (and clock) waits instead
+    of streaming the game twice."""
+    caplog.set_level(logging.INFO, "pressbox.store.leases")
+    async with replay(url, ncaaf_postman) as r:
+        games = recorded_games(r.recording)
+        first = asyncio.create_task(stream_games(r.runtime, games))
+
+        async def active() -> bool:
+            return (await r.stream()).status is StreamStatus.ACTIVE
+
+        await until(active, "the first replay streams the game")
+        holder = (await r.stream()).owner
+        second = asyncio.create_task(stream_games(r.runtime, games))
+        await asyncio.sleep(1.0)  # 500 s of replay time: many claim rounds of the second
+        try:
+            stream = await r.stream()
+            assert (stream.owner, stream.retry_count) == (holder, 0)
+            assert not second.done()  # it waits for the game to end, streaming nothing
+            claims = [m for m in caplog.messages if "claimed stream" in m]
+            assert len(claims) == 1 and holder in claims[0]
+        finally:
+            for task in (first, second):
+                task.cancel()
+            await asyncio.gather(first, second, return_exceptions=True)
+        assert (await r.stream()).owner is None  # released on the way out
+        assert_log_is_sound(await r.log())

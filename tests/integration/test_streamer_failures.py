@@ -26,7 +26,7 @@ from pressbox.sources.espn import EspnClient
 from pressbox.sources.http import HttpClient
 from pressbox.store import GameInfo, Store, StreamRecord, TeamInfo
 from pressbox.store.migrate import upgrade
-from pressbox.streaming.streamer import Streamer, StreamLimits
+from pressbox.streaming.streamer import REDISCOVER_EVERY, Streamer, StreamLimits
 
 GAME = "401756846"
 EVENT = f"/v2/sports/football/leagues/college-football/events/{GAME}"
@@ -258,13 +258,18 @@ async def test_a_link_that_appears_later_starts_its_worker(harness: Harness) -> 
     fake = harness.fake
     fake.competition = fake.competitions[0]  # no `probabilities` link yet
     fake.status = fake.live  # the game moves on: every status poll is a change
+    began = harness.clock.now()
     task = harness.start()
 
     async def playing_and_rereading() -> bool:
         plays = await harness.count(EventType.PLAY_ADDED)
-        return plays > 0 and fake.requests["competition"] >= 4  # re-read on status changes
+        return plays > 0 and fake.requests["competition"] >= 3  # re-read as the game goes on
 
     await wait_until(playing_and_rereading, "plays stream and the competition is re-read")
+    # ... but not at every status change: once per phase, then every REDISCOVER_EVERY.
+    looked = fake.requests["competition"]
+    allowed = 2 + (harness.clock.now() - began) / REDISCOVER_EVERY
+    assert looked <= allowed and fake.requests["status"] > 3 * looked
     assert f"{GAME}:plays" in workers_alive()
     assert f"{GAME}:probabilities" not in workers_alive()
     assert fake.requests["probabilities"] == 0

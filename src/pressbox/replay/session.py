@@ -5,6 +5,11 @@ summaries, core-API document sets, CDN game packages: synthesized on their timel
 sources are laid on one replay timeline, each starting `stagger` after the previous one, so a demo
 shows games in different states at once. The streamers reach the replay server through the ESPN
 base URL only, exactly as they reach ESPN.
+
+Kalshi is faked too (`replay_kalshi`), from the Kalshi recordings found beside the replayed
+sources: none of them is of a replayed game (`recordings/README.md`: no game has both real ESPN
+and real Kalshi data), so every replayed game shows its market as absent, and a replay never
+reaches the real Kalshi. No price series is ever made up for a replayed game.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from typing import Any
 
 from pressbox.clock import Clock
 from pressbox.domain.lifecycle import StreamStatus
+from pressbox.domain.market_events import last_market_status
 from pressbox.replay import load_recording
 from pressbox.replay.faults import Fault, RequestLog
+from pressbox.replay.kalshi import REST_PREFIX, FakeKalshi, KalshiData
 from pressbox.replay.loaders import is_game_file, load_game_record
 from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording
 from pressbox.replay.server import create_replay_app
 from pressbox.runtime import Runtime
 from pressbox.store import GameInfo, TeamInfo
+from pressbox.streaming.runner import StreamRunner
 from pressbox.web.server import running
 
 _EVENT_PATH = re.compile(
@@ -53,6 +61,8 @@ class ReplayPlan:
     recording: Recording | None
     records: list[GameRecord] = field(default_factory=list)
     origin: datetime | None = None
+    #: Kalshi recordings (`kalshi_*.json`) beside the sources, for the fake Kalshi; None: none.
+    kalshi: Path | None = None
 
     @property
     def games(self) -> list[RecordedGame]:
@@ -97,7 +107,19 @@ def plan_replay(
             recordings.append(shifted(recording, anchor + index * stagger - recording.start))
     merged = Recording([r for rec in recordings for r in rec.responses]) if recordings else None
     starts = [r.start_time for r in records] + [r.start for r in recordings]
-    return ReplayPlan(merged, records, min(starts) - lead if starts else None)
+    origin = min(starts) - lead if starts else None
+    return ReplayPlan(merged, records, origin, kalshi_recordings(paths))
+
+
+def kalshi_recordings(paths: Sequence[Path]) -> Path | None:
+    """The first directory of Kalshi recordings (`kalshi/*/kalshi_markets.json`) in a folder
+    holding one of `paths`, or any folder above it."""
+    for path in paths:
+        for folder in path.resolve().parents:
+            found = sorted((folder / "kalshi").glob("*/kalshi_markets.json"))
+            if found:
+                return found[0].parent
+    return None
 
 
 def shifted(recording: Recording, delta: timedelta) -> Recording:
@@ -136,6 +158,17 @@ async def replay_upstream(
         yield url
 
 
+@asynccontextmanager
+async def replay_kalshi(
+    clock: Clock, recordings: Path | None = None, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Serve a fake Kalshi on loopback: the recorded Kalshi documents of `recordings` (none:
+    no market at all); yields its REST base URL (`…/trade-api/v2`) for `open_runtime`."""
+    data = KalshiData.from_recordings(recordings) if recordings else KalshiData()
+    async with running(FakeKalshi(data, clock).app(), host, port) as url:
+        yield url + REST_PREFIX
+
+
 async def prepare_streams(runtime: Runtime, games: list[RecordedGame]) -> None:
     """Create each recorded game and its one stream, scheduled now (existing ones are kept)."""
     now = runtime.clock.now()
@@ -146,9 +179,37 @@ async def prepare_streams(runtime: Runtime, games: list[RecordedGame]) -> None:
 
 
 async def stream_games(runtime: Runtime, games: list[RecordedGame]) -> dict[str, StreamStatus]:
-    """Run a streamer per game to its end; returns each game's final stream status."""
-    results = await asyncio.gather(*(runtime.streamer(g.id, g.league).run() for g in games))
-    return {game.id: status for game, status in zip(games, results, strict=True)}
+    """Follow every game to its end as a runner does, through leases, claiming only these games
+    (so another runner on the same database never streams them twice); returns each game's
+    final stream status."""
+    ids = [game.id for game in games]
+    async with StreamRunner(runtime, max_concurrent=max(1, len(ids)), games=ids) as runner:
+        claiming = asyncio.create_task(runner.run_forever(), name="replay:claims")
+        try:
+            return await games_finished(runtime, games)
+        finally:
+            claiming.cancel()
+            await asyncio.gather(claiming, return_exceptions=True)
+
+
+async def games_finished(
+    runtime: Runtime, games: list[RecordedGame], every: float = 0.2
+) -> dict[str, StreamStatus]:
+    """Wait until no game's stream is due or running any more (checked every `every` real
+    seconds); returns each one's stream status then."""
+    while True:
+        found: dict[str, StreamStatus] = {}
+        for game in games:
+            stream = await runtime.store.stream(game.id)
+            if stream is not None:
+                found[game.id] = stream.status
+        if all(not _still_going(status) for status in found.values()):
+            return found
+        await asyncio.sleep(every)
+
+
+def _still_going(status: StreamStatus) -> bool:
+    return status.is_running or status is StreamStatus.SCHEDULED
 
 
 async def replay_report(
@@ -159,6 +220,7 @@ async def replay_report(
     events = await runtime.store.events_since(game_id, 0, limit=1_000_000)
     counts = Counter(str(e.type) for e in events)
     plays = {e.data["id"] for e in events if e.type in ("play_added", "play_corrected")}
+    market_status = last_market_status(events)
     stats = runtime.espn.http.stats
     return {
         "game_id": game_id,
@@ -170,6 +232,10 @@ async def replay_report(
         "events": dict(sorted(counts.items())),
         "events_total": len(events),
         "plays": len(plays),
+        "market": {
+            "state": market_status and str(market_status.state),
+            "points": counts.get("market", 0),
+        },
         "upstream": stats.to_json(),
         "upstream_requests": sum(s.requests for s in stats.by_kind.values()),
         "upstream_bytes": sum(s.bytes for s in stats.by_kind.values()),

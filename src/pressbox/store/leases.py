@@ -15,6 +15,7 @@ that the row is still claimable and still has the owner, status and retry count 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,9 +57,15 @@ class Leases:
 
     @finishing
     async def claim_due(
-        self, owner: str, now: datetime, ttl: float, limit: int
+        self,
+        owner: str,
+        now: datetime,
+        ttl: float,
+        limit: int,
+        games: Collection[str] | None = None,
     ) -> list[StreamRecord]:
         """Claim up to `limit` due streams no one holds, for `ttl` seconds; returns the claimed.
+        `games` restricts the claim to those game ids (a replay claims only its own games).
 
         Taking over an expired lease of another owner counts a retry; a stream past the maximum
         number of retries is moved to Failed (with the reason) instead of being claimed.
@@ -66,9 +73,10 @@ class Leases:
         if limit <= 0:
             return []
         sqlite = self.store.engine.dialect.name == "sqlite"
+        only = [] if games is None else [streams.c.game_id.in_(list(games))]
         query = (
             select(streams)
-            .where(is_due(now), is_free(now))
+            .where(is_due(now), is_free(now), *only)
             .order_by(streams.c.scheduled_at, streams.c.id)
             .limit(limit * SQLITE_OVERSAMPLE if sqlite else limit)
             .with_for_update(skip_locked=True)

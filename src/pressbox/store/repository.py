@@ -21,7 +21,7 @@ from pressbox.cancellation import finishing
 from pressbox.clock import format_time
 from pressbox.domain.events import Event, EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus, check_transition
-from pressbox.errors import StoreError
+from pressbox.errors import LeaseLost, StoreError
 from pressbox.store.tables import events, games, streams
 
 
@@ -243,26 +243,47 @@ class Store:
 
     @finishing
     async def move_stream(
-        self, game_id: str, target: StreamStatus, now: datetime, reason: str | None = None
+        self,
+        game_id: str,
+        target: StreamStatus,
+        now: datetime,
+        reason: str | None = None,
+        *,
+        owner: str | None = None,
     ) -> StreamRecord:
-        """Move a stream through its lifecycle (legal transitions only), stamping start and end."""
-        current = await self.stream(game_id)
-        if current is None:
-            raise StoreError(f"game {game_id} has no stream")
-        check_transition(current.status, target)
-        values: dict[str, Any] = {"status": str(target), "updated_at": now}
-        if target.is_running and not current.started_at:
-            values["started_at"] = now
-        if target.is_final:
-            values["ended_at"] = now
-            values["started_at"] = current.started_at or now
-        if reason is not None:
-            values["failure_reason"] = reason[:MAX_REASON]
-        async with self._tx() as conn:
-            await conn.execute(update(streams).where(streams.c.game_id == game_id).values(**values))
-        moved = await self.stream(game_id)
-        assert moved is not None
-        return moved
+        """Move a stream through its lifecycle (legal transitions only), stamping start and end.
+
+        The move is a compare-and-set on the status read, so two writers never both move a
+        stream from one state. With `owner`, the row must also still be held by that lease
+        owner: LeaseLost otherwise (the caller was taken over or released, and must stop)."""
+        for _ in range(5):
+            current = await self.stream(game_id)
+            if current is None:
+                raise StoreError(f"game {game_id} has no stream")
+            if owner is not None and current.owner != owner:
+                raise LeaseLost(f"stream {game_id} is held by {current.owner or 'no one'}")
+            check_transition(current.status, target)
+            values: dict[str, Any] = {"status": str(target), "updated_at": now}
+            if target.is_running and not current.started_at:
+                values["started_at"] = now
+            if target.is_final:
+                values["ended_at"] = now
+                values["started_at"] = current.started_at or now
+            if reason is not None:
+                values["failure_reason"] = reason[:MAX_REASON]
+            c = streams.c
+            held = [] if owner is None else [c.owner == owner]
+            async with self._tx() as conn:
+                moved = await conn.execute(
+                    update(streams)
+                    .where(c.game_id == game_id, c.status == str(current.status), *held)
+                    .values(**values)
+                )
+            if moved.rowcount == 1:
+                record = await self.stream(game_id)
+                assert record is not None
+                return record
+        raise StoreError(f"stream {game_id} kept changing under a move to {target}; try again")
 
     @finishing
     async def set_stream_health(self, game_id: str, health: dict[str, str], now: datetime) -> None:

@@ -16,11 +16,12 @@ import asyncio
 import logging
 import os
 import secrets
-import signal
 import socket
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from pressbox import logs
 from pressbox.cancellation import finish
 from pressbox.errors import StoreError
 from pressbox.runtime import Runtime
@@ -41,7 +42,7 @@ class StreamRunner:
 
     Every task it starts is its own: leaving `async with` cancels and awaits all of them and
     releases their leases. `lease_ttl` and `poll_interval` are seconds of the runtime clock;
-    the defaults come from the runtime's settings.
+    the defaults come from the runtime's settings. `games` restricts it to those game ids.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class StreamRunner:
         poll_interval: float | None = None,
         max_concurrent: int = 20,
         max_retries: int | None = None,
+        games: Collection[str] | None = None,
     ) -> None:
         settings = runtime.settings
         self.runtime = runtime
@@ -61,6 +63,7 @@ class StreamRunner:
         self.lease_ttl = lease_ttl or settings.lease_ttl_seconds
         self.poll_interval = poll_interval or settings.runner_poll_seconds
         self.max_concurrent = max_concurrent
+        self.games = None if games is None else frozenset(games)
         retries = settings.max_retries if max_retries is None else max_retries
         self.leases = Leases(runtime.store, retries)
         self._held: dict[str, asyncio.Task[None]] = {}
@@ -97,7 +100,7 @@ class StreamRunner:
         free = 0 if self._stopping else self.max_concurrent - len(self._held)
         try:
             claimed = await self.leases.claim_due(
-                self.owner_id, self.clock.now(), self.lease_ttl, free
+                self.owner_id, self.clock.now(), self.lease_ttl, free, self.games
             )
         except StoreError as exc:
             log.warning("runner %s: claiming streams failed: %s", self.owner_id, exc)
@@ -120,6 +123,8 @@ class StreamRunner:
     async def _hold(self, record: StreamRecord) -> None:
         """Follow one claimed stream while its lease holds; release the lease at the end."""
         game_id, crashed = record.game_id, False
+        logs.game_id.set(game_id)  # this task's context: its streamer's and workers' log lines
+        logs.runner_id.set(self.owner_id)
         try:
             streamer = await self._streamer(game_id)
             work = asyncio.create_task(streamer.run(), name=f"{game_id}:streamer")
@@ -145,7 +150,7 @@ class StreamRunner:
         game = await finish(self.runtime.store.game(game_id))
         if game is None:
             raise StoreError(f"stream {game_id} has no game row")
-        return self.runtime.streamer(game_id, game["league"])
+        return self.runtime.streamer(game_id, game["league"], owner=self.owner_id)
 
     async def _keep_lease(
         self, game_id: str, streamer: Streamer, work: asyncio.Task[object]
@@ -194,24 +199,3 @@ class StreamRunner:
             await self.leases.release(game_id, self.owner_id, crashed=crashed)
         except StoreError as exc:  # the lease then runs out by itself
             log.warning("releasing %s failed: %s", game_id, exc)
-
-
-async def run_until_terminated(runner: StreamRunner) -> None:
-    """Run `runner.run_forever()` until cancelled (Ctrl-C) or the process gets SIGTERM; either
-    way the caller's `async with` then releases every lease."""
-    loop = asyncio.get_running_loop()
-    terminated = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, terminated.set)
-    claiming = asyncio.create_task(runner.run_forever(), name="runner:claims")
-    waiting = asyncio.create_task(terminated.wait(), name="runner:sigterm")
-    try:
-        await asyncio.wait({claiming, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        for task in (claiming, waiting):
-            task.cancel()
-        await asyncio.gather(claiming, waiting, return_exceptions=True)
-    if terminated.is_set():
-        log.info("runner %s: SIGTERM, releasing leases", runner.owner_id)
-    elif not claiming.cancelled() and (error := claiming.exception()) is not None:
-        raise error

@@ -9,35 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from pressbox import logs
 from pressbox.bus import Bus
 from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.documents import Document, DocumentKind
-from pressbox.domain.events import Event
+from pressbox.domain.events import Event, EventType
 from pressbox.domain.lifecycle import IllegalTransition, StreamStatus, status_for_phase
+from pressbox.domain.market_events import MarketStatus, last_market_status
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
 from pressbox.errors import (
     HostBlocked,
+    LeaseLost,
     PressboxError,
     StoreError,
     UpstreamError,
     UpstreamStatusError,
 )
+from pressbox.metrics import metrics
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
 from pressbox.streaming.discovery import GameDocuments, discover, rediscover
+from pressbox.streaming.market import MarketSource
 
 log = logging.getLogger(__name__)
 
 COLLECTIONS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES, DocumentKind.DRIVES})
 #: Halftime and the breaks between periods: nothing but the status changes, so only it is polled.
 PAUSE_PHASES = frozenset({Phase.BREAK, Phase.HALFTIME})
+#: How often a competition document missing some links is re-read within one phase.
+REDISCOVER_EVERY = timedelta(minutes=10)
 _IN_GAME = frozenset({StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.DELAYED})
 
 
@@ -67,14 +77,22 @@ class Streamer:
         bus: Bus,
         clock: Clock,
         limits: StreamLimits | None = None,
+        owner: str | None = None,
+        markets: MarketSource | None = None,
     ) -> None:
         self.game_id = game_id
+        #: The lease owner this streamer runs for: its lifecycle writes require the lease.
+        self.owner = owner
         self.profile = profile
         self.espn = espn
         self.store = store
         self.bus = bus
         self.clock = clock
         self.limits = limits or StreamLimits()
+        #: The game's market line (None: markets off); followed by a task of its own.
+        self.markets = markets
+        self._market: asyncio.Task[None] | None = None
+        self._market_status: MarketStatus | None = None  # the last one logged
         self.tracker = Tracker()
         self.status = StreamStatus.SCHEDULED
         self._health: dict[str, str] = {}
@@ -84,6 +102,7 @@ class Streamer:
         self._began = clock.now()
         self._progressed = clock.now()
         self._catch_up = False
+        self._rediscovered: tuple[datetime, Phase | None] | None = None  # when, in which phase
         self.last_poll: datetime | None = None  # the last successful status poll
         #: Phases in which the document workers stop (the status loop goes on). Empty: the
         #: seed's behaviour, polling every document through breaks (`bench/pause.py`).
@@ -92,6 +111,7 @@ class Streamer:
     async def run(self) -> StreamStatus:
         """Follow the game until the stream leaves the running states; returns where it ended
         (Completed, Failed, Canceled, or Postponed for the scheduler to pick up again)."""
+        logs.game_id.set(self.game_id)
         stream = await self.store.stream(self.game_id)
         if stream is None:
             raise PressboxError(f"game {self.game_id} has no stream")
@@ -101,15 +121,22 @@ class Streamer:
             return self.status
         logged = await self.store.events_since(self.game_id, 0, limit=1_000_000)
         self.tracker.restore(logged)
+        self._market_status = last_market_status(logged)
         # A stream resumed in the game reads every document once at its first pass.
         self._catch_up = bool(logged) and self.status in _IN_GAME
         try:
-            documents = await self._discover()
-            await self._follow(documents)
-        except StreamFailed as exc:
-            await self._move(StreamStatus.FAILED, reason=str(exc))
+            try:
+                documents = await self._discover()
+                await self._start_market()
+                await self._follow(documents)
+            except StreamFailed as exc:
+                await self._move(StreamStatus.FAILED, reason=str(exc))
+        except LeaseLost as exc:
+            # Taken over (or released) under us: the new holder writes from now on.
+            log.warning("game %s: lease lost, stopping: %s", self.game_id, exc)
         finally:
             await self._stop_workers()
+            await self._stop_market()
         return self.status
 
     async def _discover(self) -> GameDocuments:
@@ -154,7 +181,7 @@ class Streamer:
             await self._recover("status")
             if changes:
                 self._progressed = self.clock.now()
-            if changes and not self._links_complete(documents):
+            if changes and self._should_rediscover(documents):
                 documents = await self._rediscover(documents)
             await self._on_phase(documents)
             await self._sleep_rest(started, self._status_cadence())
@@ -178,11 +205,22 @@ class Streamer:
             await self._save_health()
         await self._move(target)
 
-    def _links_complete(self, documents: GameDocuments) -> bool:
-        return set(self.profile.cadences) <= set(documents.refs)
+    def _should_rediscover(self, documents: GameDocuments) -> bool:
+        """A link is missing: look again when the phase changed since the last look, or after
+        REDISCOVER_EVERY (a document ESPN never publishes, such as leaders of some games, must
+        not cost a competition read at every status change)."""
+        if set(self.profile.cadences) <= set(documents.refs):
+            return False
+        last = self._rediscovered
+        return (
+            last is None
+            or last[1] != self.tracker.phase
+            or self.clock.now() - last[0] >= REDISCOVER_EVERY
+        )
 
     async def _rediscover(self, documents: GameDocuments) -> GameDocuments:
         """Pick up links the competition document did not have before; start their workers."""
+        self._rediscovered = (self.clock.now(), self.tracker.phase)
         try:
             fresh = await rediscover(
                 self.espn, self.profile.sport, self.profile.league, self.game_id
@@ -205,6 +243,7 @@ class Streamer:
             if kind in self.profile.cadences:
                 task = asyncio.create_task(self._poll(kind, url), name=f"{self.game_id}:{kind}")
                 self._workers.append(task)
+                metrics().worker_starts.add(1, {"document": str(kind)})
 
     async def _stop_workers(self) -> None:
         workers, self._workers = self._workers, []
@@ -212,6 +251,7 @@ class Streamer:
             task.cancel()
         results = await asyncio.gather(*workers, return_exceptions=True)
         for task, result in zip(workers, results, strict=True):
+            metrics().worker_stops.add(1, {"document": task.get_name().rpartition(":")[2]})
             if isinstance(result, Exception):
                 log.error("worker %s ended with an error", task.get_name(), exc_info=result)
 
@@ -233,7 +273,9 @@ class Streamer:
 
     async def _fetch_and_commit(self, kind: DocumentKind, url: str) -> None:
         document = await self._fetch(kind, url)
+        began = time.perf_counter()
         await finish(self._track(document))
+        metrics().processing.record(time.perf_counter() - began, {"document": str(kind)})
 
     async def _track(self, document: Document) -> list[Event]:
         """Apply a document and commit its events. Runs to its end once started (`finish`): the
@@ -267,12 +309,64 @@ class Streamer:
         async with self._commit_lock:
             stored = await self.store.append(self.game_id, events)
             await self.bus.publish(self.game_id, stored)
+        counter = metrics().events
+        for event in stored:
+            counter.add(1, {"type": str(event.type)})
+
+    async def _start_market(self) -> None:
+        """Follow the game's market line in a task of its own: nothing it does reaches the
+        ESPN side, and its points never count as the game's progress."""
+        if self.markets is None or self._market is not None:
+            return
+        game = await finish(self.store.game(self.game_id))  # a read cut short leaks its connection
+        if game is None:
+            return
+        self._market = asyncio.create_task(
+            self._follow_market(self.markets, game), name=f"{self.game_id}:market"
+        )
+
+    async def _stop_market(self) -> None:
+        market, self._market = self._market, None
+        if market is not None:
+            market.cancel()
+            await asyncio.gather(market, return_exceptions=True)
+
+    async def _follow_market(self, markets: MarketSource, game: dict[str, Any]) -> None:
+        """Commit the market events of `markets`; a failure of the follower (or of a commit)
+        is logged and the follower starts again after a backoff, never ending the stream."""
+        backoff = Backoff(initial=5.0, cap=300.0)
+        while True:
+            try:
+                async with aclosing(markets.follow(game, self._in_play)) as events:
+                    async for event in events:
+                        await self._commit_market(event)
+                        backoff.reset()
+                return  # the source has nothing to follow
+            except Exception:
+                log.exception("game %s: the market follower failed; restarting", self.game_id)
+            await self.clock.sleep(backoff.next_delay())
+
+    async def _commit_market(self, event: Event) -> None:
+        """Commit a market event; a `market_status` only when it changes the last logged one."""
+        if event.type is EventType.MARKET_STATUS:
+            status = MarketStatus.from_json(event.data)
+            if not status.changes(self._market_status):
+                return
+            await self._commit([event])
+            self._market_status = status
+            return
+        await self._commit([event])
+
+    def _in_play(self) -> bool:
+        return self.status in _IN_GAME
 
     async def _move(self, target: StreamStatus, reason: str | None = None) -> None:
         if target is self.status:
             return
         try:
-            record = await self.store.move_stream(self.game_id, target, self.clock.now(), reason)
+            record = await self.store.move_stream(
+                self.game_id, target, self.clock.now(), reason, owner=self.owner
+            )
         except IllegalTransition as exc:
             # Someone else moved the stream (an operator canceled it): the row is the truth.
             found = await self.store.stream(self.game_id)

@@ -20,7 +20,7 @@ from pressbox.errors import UnknownStream
 from pressbox.store import Store, StreamRecord
 from pressbox.store.operations import cancel_stream, list_streams, restart_stream, stream_view
 
-router = APIRouter(prefix="/api/streams")
+router = APIRouter(prefix="/api/streams", tags=["operations"])
 Operation = Callable[[Store, str, datetime], Awaitable[StreamRecord]]
 
 
@@ -53,17 +53,32 @@ def _clock(request: Request) -> Clock:
 
 @router.get("", summary="Every stream: status, owner, lease, retries, last poll, health")
 async def streams(request: Request) -> dict[str, Any]:
+    """`{"streams": [<stream row>, ...]}`, earliest scheduled first (docs/protocol.md)."""
     now = _clock(request).now()
     return {"streams": [view.to_json(now) for view in await list_streams(_store(request))]}
 
 
-@router.post("/{game_id}/cancel", summary="Cancel a stream (admin token)")
+ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or wrong admin token"},
+    403: {"description": "no admin token configured: nobody may operate"},
+    404: {"description": "no stream for the game"},
+    409: {"description": "the lifecycle does not allow the move (the reason says why)"},
+}
+
+
+@router.post("/{game_id}/cancel", summary="Cancel a stream (admin token)", responses=ADMIN_REFUSALS)
 async def cancel(request: Request, game_id: str, _admin: Admin) -> dict[str, Any]:
+    """`{"stream": <stream row>}` now Canceled; its runner loses the lease at its next renewal."""
     return await _operate(request, game_id, cancel_stream)
 
 
-@router.post("/{game_id}/restart", summary="Schedule a stream again, now (admin token)")
+@router.post(
+    "/{game_id}/restart",
+    summary="Schedule a stream again, now (admin token)",
+    responses=ADMIN_REFUSALS,
+)
 async def restart(request: Request, game_id: str, _admin: Admin) -> dict[str, Any]:
+    """`{"stream": <stream row>}` now Scheduled and due, its failure, retries and health reset."""
     return await _operate(request, game_id, restart_stream)
 
 
