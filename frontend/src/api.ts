@@ -1,6 +1,13 @@
 // REST client for the Pressbox server (same origin).
 
-import type { GameSummary, LiveGamesResponse, Snapshot } from './types';
+import type {
+  GameSummary,
+  LiveGamesResponse,
+  Snapshot,
+  StreamResponse,
+  StreamRow,
+  StreamsResponse,
+} from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -9,6 +16,14 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+}
+
+/** The request never got an answer (server down, connection refused, offline). */
+export class NetworkError extends Error {
+  constructor(cause: unknown) {
+    super(`could not reach the server (${cause instanceof Error ? cause.message : String(cause)})`);
+    this.name = 'NetworkError';
   }
 }
 
@@ -51,4 +66,33 @@ export async function fetchLiveGames(signal?: AbortSignal): Promise<GameSummary[
 /** `GET /api/games/{id}`: the game's snapshot; throws NotFoundError for an unknown game. */
 export function fetchGame(id: string, signal?: AbortSignal): Promise<Snapshot> {
   return getJson<Snapshot>(`/api/games/${encodeURIComponent(id)}`, signal);
+}
+
+/** `GET /api/streams`: every stream, earliest scheduled first. */
+export async function fetchStreams(signal?: AbortSignal): Promise<StreamRow[]> {
+  const body = await getJson<StreamsResponse>('/api/streams', signal);
+  return body.streams;
+}
+
+export type StreamAction = 'cancel' | 'restart';
+
+/**
+ * `POST /api/streams/{id}/cancel|restart` with the admin token (none sent when empty, so the server
+ * answers 401). Throws ApiError with the server's `detail` on a refusal, NetworkError without answer.
+ */
+export async function operateStream(gameId: string, action: StreamAction, token: string): Promise<StreamRow> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (token !== '') headers.Authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(`/api/streams/${encodeURIComponent(gameId)}/${action}`, {
+      method: 'POST',
+      headers,
+      cache: 'no-store',
+    });
+  } catch (error) {
+    throw new NetworkError(error);
+  }
+  if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
+  return ((await response.json()) as StreamResponse).stream;
 }

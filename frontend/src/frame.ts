@@ -7,8 +7,9 @@ export interface FrameScheduler {
   cancel(): void;
 }
 
+/** `render` gets the animation frame's timestamp. */
 export function frameScheduler(
-  render: () => void,
+  render: (frameTime: number) => void,
   requestFrame: (cb: FrameRequestCallback) => number = (cb) => requestAnimationFrame(cb),
   cancelFrame: (handle: number) => void = (handle) => cancelAnimationFrame(handle),
 ): FrameScheduler {
@@ -16,9 +17,9 @@ export function frameScheduler(
   return {
     schedule() {
       if (pending !== null) return;
-      pending = requestFrame(() => {
+      pending = requestFrame((frameTime) => {
         pending = null;
-        render();
+        render(frameTime);
       });
     },
     cancel() {

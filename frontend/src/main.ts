@@ -2,10 +2,11 @@
 
 import './styles.css';
 
-import { DEFAULT_HASH, parseRoute } from './router';
+import { DEFAULT_HASH, parseRoute, type Route } from './router';
 import { h } from './dom';
 import { GamePage } from './views/gamePage';
 import { GamesListPage } from './views/gamesList';
+import { StreamsPage } from './views/streamsPage';
 
 interface Page {
   readonly element: HTMLElement;
@@ -31,6 +32,28 @@ class NotFoundPage implements Page {
 const root = document.getElementById('app') as HTMLElement;
 let current: Page | null = null;
 
+/** Marks the header link of the current section (`aria-current="page"`). */
+function markNav(route: Route): void {
+  const section = route.name === 'streams' ? 'streams' : route.name === 'not-found' ? null : 'live';
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('.site-nav a[data-nav]')) {
+    if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+function createPage(route: Route): Page {
+  switch (route.name) {
+    case 'list':
+      return new GamesListPage();
+    case 'game':
+      return new GamePage(route.id);
+    case 'streams':
+      return new StreamsPage();
+    case 'not-found':
+      return new NotFoundPage(route.path);
+  }
+}
+
 function navigate(): void {
   if (location.hash === '' || location.hash === '#' || location.hash === '#/') {
     history.replaceState(null, '', DEFAULT_HASH);
@@ -38,17 +61,8 @@ function navigate(): void {
   const route = parseRoute(location.hash);
   current?.destroy();
   document.title = 'Pressbox';
-  switch (route.name) {
-    case 'list':
-      current = new GamesListPage();
-      break;
-    case 'game':
-      current = new GamePage(route.id);
-      break;
-    case 'not-found':
-      current = new NotFoundPage(route.path);
-      break;
-  }
+  current = createPage(route);
+  markNav(route);
   root.replaceChildren(current.element);
   current.start();
   window.scrollTo(0, 0);

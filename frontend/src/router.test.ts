@@ -15,6 +15,12 @@ describe('parseRoute', () => {
     expect(parseRoute(gameHref('a b/c'))).toEqual({ name: 'game', id: 'a b/c' });
   });
 
+  it('parses the operations page', () => {
+    expect(parseRoute('#/streams')).toEqual({ name: 'streams' });
+    expect(parseRoute('#/streams/')).toEqual({ name: 'streams' });
+    expect(parseRoute('#/streams/x')).toEqual({ name: 'not-found', path: '/streams/x' });
+  });
+
   it('reports anything else as not found', () => {
     expect(parseRoute('#/nope')).toEqual({ name: 'not-found', path: '/nope' });
     expect(parseRoute('#/live/1/2')).toEqual({ name: 'not-found', path: '/live/1/2' });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { applyEvents, chartSeries, clockSeconds, fromSnapshot, regulationSeconds } from './state';
+import {
+  applyEvents,
+  chartSeries,
+  clockSeconds,
+  continuingEvents,
+  fromSnapshot,
+  regulationSeconds,
+} from './state';
 import { event, play, probability, snapshot, status } from './test/fixtures';
 
 describe('fromSnapshot', () => {
@@ -203,5 +210,28 @@ describe('chartSeries', () => {
     expect(regulationSeconds('basketball')).toBe(2880);
     expect(regulationSeconds('football')).toBe(3600);
     expect(chartSeries([at(1, 0.5, 1440)], [], 2880).x).toEqual([24]);
+  });
+});
+
+describe('continuingEvents', () => {
+  it('keeps what continues the seq, in order, without duplicates', () => {
+    const result = continuingEvents(10, [
+      event(12, 'score', { home: 14, away: 7 }),
+      event(9, 'score', { home: 7, away: 7 }),
+      event(11, 'play_added', play(3)),
+    ]);
+    expect(result.gap).toBe(false);
+    expect(result.seq).toBe(12);
+    expect(result.events.map((e) => e.seq)).toEqual([11, 12]);
+  });
+
+  it('stops at a gap, as applyEvents does', () => {
+    const batch = [event(11, 'play_added', play(3)), event(13, 'score', { home: 14, away: 7 })];
+    const result = continuingEvents(10, batch);
+    expect(result).toMatchObject({ gap: true, seq: 11 });
+    expect(result.events.map((e) => e.seq)).toEqual([11]);
+    const applied = applyEvents(fromSnapshot(snapshot()), batch);
+    expect(applied.kind).toBe('gap');
+    expect(applied.state.seq).toBe(result.seq);
   });
 });

@@ -58,6 +58,27 @@ export function applyEvents(state: GameView, events: readonly GameEvent[]): Appl
 }
 
 /**
+ * The part of a batch that continues `seq` (what `applyEvents` would apply to a state at `seq`),
+ * in seq order, and whether a gap stopped it. Lets a caller that holds events before applying them
+ * (the viewer delay) detect gaps on arrival.
+ */
+export function continuingEvents(
+  seq: number,
+  events: readonly GameEvent[],
+): { events: GameEvent[]; seq: number; gap: boolean } {
+  const ordered = [...events].sort((a, b) => a.seq - b.seq);
+  const accepted: GameEvent[] = [];
+  let last = seq;
+  for (const event of ordered) {
+    if (event.seq <= last) continue;
+    if (event.seq !== last + 1) return { events: accepted, seq: last, gap: true };
+    accepted.push(event);
+    last = event.seq;
+  }
+  return { events: accepted, seq: last, gap: false };
+}
+
+/**
  * Copy-on-write working copy of a GameView: each collection is copied at most once per batch,
  * so a batch of n events costs O(n + size) rather than O(n * size).
  */

@@ -146,7 +146,36 @@ export interface LiveGamesResponse {
 // WebSocket, server to client.
 export type ServerMessage =
   | { type: 'snapshot'; v: number; seq: number; snapshot: Snapshot }
-  | { type: 'events'; v: number; events: GameEvent[] }
+  /** `sent`: server send time, epoch ms (absent from older servers). */
+  | { type: 'events'; v: number; events: GameEvent[]; sent?: number }
   | { type: 'status'; v: number; stream: string; espn: 'live' | 'degraded' | string }
   | { type: 'heartbeat'; v: number; at: string }
+  /** The answer to the client's `{"type": "ping", "v": 1}` (any client message proves it alive). */
+  | { type: 'pong'; v: number }
   | { type: 'error'; v: number; code: string; message: string };
+
+// Operations (`GET /api/streams`, `POST /api/streams/{id}/cancel|restart`).
+export interface StreamRow {
+  game_id: string;
+  name: string;
+  league: string;
+  status: string;
+  owner: string | null;
+  lease_age_seconds: number | null;
+  lease_expires_at: string | null;
+  retries: number;
+  last_poll_at: string | null;
+  degraded: string[];
+  failure_reason: string | null;
+  scheduled_at: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+export interface StreamsResponse {
+  streams: StreamRow[];
+}
+
+export interface StreamResponse {
+  stream: StreamRow;
+}

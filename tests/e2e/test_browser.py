@@ -1,144 +1,22 @@
 """The web UI in a real browser against the real server replaying the NCAAF recording at 300x.
 
-Needs the built UI (`cd frontend && npm run build`) and Debian's Chromium at /usr/bin/chromium.
+Needs the built UI (`cd frontend && npm run build`) and Debian's Chromium at /usr/bin/chromium;
+the server and browser helpers are in browser_support.py and conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, UI_MS, Server
 from playwright.sync_api import Page, expect, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
-STATIC_INDEX = REPO / "src" / "pressbox" / "web" / "static" / "index.html"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SPEED = 300
-
-# Every wait is bounded. The whole replay takes under ~60 s at 300x.
-SERVER_READY_S = 30.0
+# Every wait is bounded. The whole replay takes under ~60 s at 300x (the `server` fixture).
 REPLAY_FINAL_S = 150.0
 STREAM_END_S = 60.0
-UI_MS = 15_000
-
-
-@dataclass
-class Server:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no server log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def get(self, path: str) -> Any:
-        response = httpx.get(f"{self.base_url}{path}", timeout=5.0)
-        response.raise_for_status()
-        return response.json()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pressbox_executable() -> str:
-    beside_python = Path(sys.executable).with_name("pressbox")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("pressbox")
-    if found is None:
-        pytest.fail("the `pressbox` command is not installed (pip install -e .)")
-    return found
-
-
-def _server_command(recording: Path, port: int) -> list[str]:
-    return [
-        _pressbox_executable(),
-        "serve",
-        "--replay",
-        str(recording),
-        "--speed",
-        str(SPEED),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-
-
-@pytest.fixture
-def server(ncaaf_postman: Path, tmp_path: Path) -> Iterator[Server]:
-    """`pressbox serve --replay` on a free loopback port with its own SQLite database."""
-    if not STATIC_INDEX.exists():
-        pytest.fail(f"the UI is not built ({STATIC_INDEX} missing): cd frontend && npm run build")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PRESSBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pressbox.db'}",
-        "PRESSBOX_LOG_LEVEL": "WARNING",
-    }
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            _server_command(ncaaf_postman, port),
-            cwd=tmp_path,  # no stray .env or database file from the checkout
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    srv = Server(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_until_ready(srv)
-        yield srv
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_until_ready(srv: Server) -> None:
-    deadline = time.monotonic() + SERVER_READY_S
-    last_error = ""
-    while time.monotonic() < deadline:
-        if srv.process.poll() is not None:
-            pytest.fail(f"server exited with {srv.process.returncode}:\n{srv.log_tail()}")
-        try:
-            response = httpx.get(f"{srv.base_url}/api/live/games", timeout=2.0)
-            if response.status_code == 200 and response.json()["games"]:
-                return
-            last_error = f"HTTP {response.status_code}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            last_error = repr(exc)
-        time.sleep(0.2)
-    pytest.fail(f"server not ready after {SERVER_READY_S}s ({last_error}):\n{srv.log_tail()}")
 
 
 def _chart_points(page: Page) -> int:

@@ -1,15 +1,26 @@
 // `#/live/{id}`: scoreboard, situation, win-probability chart and play-by-play of one game,
 // kept up to date by the live WebSocket. Renders at most once per animation frame.
+//
+// What the socket brings goes through the viewer-delay line before it is shown: gaps are detected
+// on arrival (`receivedSeq`), the shown state (`view`) follows once the delay has passed.
 
+import { browserLocalStorage, DelayLine, loadDelaySeconds, saveDelaySeconds } from '../delay';
 import { h, setAttrs, setText } from '../dom';
 import { frameScheduler } from '../frame';
 import { situationText, statusText, scoreText, timeoutsText, isLive } from '../format';
 import { LiveConnection, type ConnectionInfo } from '../live';
-import { applyEvents, fromSnapshot, type GameView } from '../state';
-import type { GameSummary, TeamSummary } from '../types';
+import { browserPerfClock, browserTimeline, RenderTimings } from '../perf';
+import { applyEvents, continuingEvents, fromSnapshot, type GameView } from '../state';
+import type { GameEvent, GameSummary, Snapshot, TeamSummary } from '../types';
 import { ConnectionIndicator } from './connection';
+import { DelayControl } from './delayControl';
 import { PlaysList } from './plays';
 import { WinProbabilityChart } from './wpChart';
+
+/** What the socket brought, held until the viewer delay has passed. */
+type Incoming =
+  | { kind: 'snapshot'; snapshot: Snapshot }
+  | { kind: 'events'; events: GameEvent[]; arrival: number; sent: unknown };
 
 interface TeamBlock {
   root: HTMLElement;
@@ -29,10 +40,17 @@ function teamBlock(side: 'home' | 'away'): TeamBlock {
 export class GamePage {
   readonly element: HTMLElement;
   private view: GameView | null = null;
-  private rendered: Partial<GameView> & { connection?: ConnectionInfo } = {};
+  /** Seq of the last event received (shown or still held): what the connection resumes from. */
+  private receivedSeq: number | null = null;
+  private rendered: Partial<GameView> & { connection?: ConnectionInfo; held?: number; delay?: number } = {};
   private readonly live: LiveConnection;
-  private readonly scheduler = frameScheduler(() => this.render());
+  private readonly scheduler = frameScheduler((frameTime) => this.render(frameTime));
   private readonly onOnline = (): void => this.live.retryNow();
+  private delaySeconds = loadDelaySeconds(browserLocalStorage());
+  private readonly line = new DelayLine<Incoming>(this.delaySeconds * 1000, browserPerfClock);
+  private releaseTimer: number | null = null;
+  private readonly timings = new RenderTimings(browserPerfClock, browserTimeline());
+  private readonly delayControl = new DelayControl(this.delaySeconds, (seconds) => this.setDelay(seconds));
 
   private readonly indicator = new ConnectionIndicator();
   private readonly title = h('h1', { class: 'game-title' }, 'Loading game…');
@@ -58,6 +76,7 @@ export class GamePage {
       ),
       this.situation,
       this.timeouts,
+      this.delayControl.element,
       h('section', { class: 'panel' }, h('h2', {}, 'Win probability'), this.chart.element),
       h('section', { class: 'panel' }, h('h2', {}, 'Play-by-play'), ...this.plays.nodes),
     );
@@ -69,22 +88,27 @@ export class GamePage {
       this.body,
     );
     this.live = new LiveConnection(gameId, {
-      lastSeq: () => this.view?.seq ?? null,
+      lastSeq: () => this.receivedSeq,
       snapshot: (snapshot) => {
-        this.view = fromSnapshot(snapshot);
-        this.scheduler.schedule();
+        this.receivedSeq = snapshot.seq;
+        this.hold({ kind: 'snapshot', snapshot }, 0);
       },
-      events: (events) => {
-        if (this.view === null) return 'gap';
-        const result = applyEvents(this.view, events);
-        if (result.state !== this.view) {
-          this.view = result.state;
-          this.scheduler.schedule();
+      events: (events, message) => {
+        if (this.receivedSeq === null) return 'gap';
+        const arrival = browserPerfClock.now();
+        const next = continuingEvents(this.receivedSeq, events);
+        if (next.events.length > 0) {
+          this.receivedSeq = next.seq;
+          this.timings.arrived(next.seq, arrival);
+          this.hold({ kind: 'events', events: next.events, arrival, sent: message?.sent }, next.events.length);
         }
-        return result.kind;
+        return next.gap ? 'gap' : 'ok';
       },
       connection: () => this.scheduler.schedule(),
     });
+    // Test hooks (read by the browser tests): this page's render timings.
+    window.__pressboxPerf = this.timings.samples;
+    window.__pressboxRenderFrames = this.timings.renderFrames;
   }
 
   /** Call after `element` is in the document. */
@@ -92,25 +116,70 @@ export class GamePage {
     this.chart.mount();
     window.addEventListener('online', this.onOnline);
     this.live.start();
-    this.render();
+    this.scheduler.schedule();
   }
 
   destroy(): void {
     window.removeEventListener('online', this.onOnline);
     this.live.stop();
     this.scheduler.cancel();
+    if (this.releaseTimer !== null) window.clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
+    this.line.clear();
+    this.timings.dispose();
     this.chart.destroy();
   }
 
-  private render(): void {
+  private hold(item: Incoming, events: number): void {
+    this.line.push(item, events);
+    this.release();
+  }
+
+  /** Shows what the delay no longer holds back, and waits for the next held item. */
+  private release(): void {
+    for (const item of this.line.takeDue()) {
+      if (item.kind === 'snapshot') {
+        this.view = fromSnapshot(item.snapshot);
+      } else if (this.view !== null) {
+        this.view = applyEvents(this.view, item.events).state;
+        this.timings.applied(this.view.seq, item.arrival, item.sent);
+      }
+    }
+    this.scheduler.schedule();
+    if (this.releaseTimer !== null) window.clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
+    const due = this.line.nextDueAt();
+    if (due !== null) {
+      // +1 ms: a timer may fire a fraction of a millisecond before the monotonic clock says due.
+      const wait = Math.max(0, due - browserPerfClock.now()) + 1;
+      this.releaseTimer = window.setTimeout(() => this.release(), wait);
+    }
+  }
+
+  private setDelay(seconds: number): void {
+    this.delaySeconds = seconds;
+    saveDelaySeconds(browserLocalStorage(), seconds);
+    this.line.setDelay(seconds * 1000);
+    this.release();
+  }
+
+  private render(frameTime: number): void {
     const connection = this.live.connection;
     if (connection !== this.rendered.connection) {
       this.indicator.update(connection);
       if (connection.unknownGame) this.showUnknownGame();
       this.rendered.connection = connection;
     }
+    if (this.line.held !== this.rendered.held || this.delaySeconds !== this.rendered.delay) {
+      this.delayControl.update(this.delaySeconds, this.line.held, this.view === null && this.line.size > 0);
+      this.rendered.held = this.line.held;
+      this.rendered.delay = this.delaySeconds;
+    }
     const view = this.view;
-    if (view === null || connection.unknownGame) return;
+    if (view === null || connection.unknownGame) {
+      this.timings.rendered(frameTime);
+      return;
+    }
     const r = this.rendered;
     if (view.game !== r.game) this.renderGame(view.game);
     if (view.game !== r.game || view.situation !== r.situation) {
@@ -128,7 +197,8 @@ export class GamePage {
     if (view.plays !== r.plays || view.corrected !== r.corrected) {
       this.plays.update(view.plays, view.game, view.corrected);
     }
-    this.rendered = { ...view, connection };
+    this.rendered = { ...view, connection, held: this.line.held, delay: this.delaySeconds };
+    this.timings.rendered(frameTime);
   }
 
   private renderGame(game: GameSummary): void {
