@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,12 @@ from websockets.exceptions import ConnectionClosed
 
 from pressbox import logs
 from pressbox.bus import MemoryBus, open_bus
-from pressbox.clock import SystemClock
+from pressbox.clock import ScaledClock, SystemClock
+from pressbox.config import load_settings
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.errors import UpstreamStatusError
+from pressbox.replay.session import plan_replay, prepare_streams, replay_upstream, stream_games
+from pressbox.runtime import open_runtime
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.http import HttpClient
 from pressbox.store import GameInfo, Store, TeamInfo
@@ -225,3 +229,57 @@ async def test_metrics_count_live_connections_resumes_and_refusals(store: Store)
     assert grew(after, "pressbox_ws_connections") == 0
     assert grew(after, "pressbox_ws_resumes_total", outcome="events") == 1
     assert grew(after, "pressbox_ws_refusals_total", reason="unknown_game") == 1
+
+
+async def test_metrics_after_a_replayed_game(tmp_path: Path, recordings_dir: Path) -> None:
+    """The listed series, with real values, after the NBA game replayed to its end."""
+    plan = plan_replay([recordings_dir / "games" / "nba-401772994" / "summary.json"])
+    clock = ScaledClock(plan.start, 1000)
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/pressbox.db")
+    async with (
+        replay_upstream(plan.recording, clock, plan.records) as espn_url,
+        open_runtime(settings, clock, espn_url) as runtime,
+    ):
+        app = create_app(runtime.store, runtime.bus, clock)
+        before = (await get(app, "/metrics")).text
+        await prepare_streams(runtime, plan.games)
+        assert await stream_games(runtime, plan.games) == {"401772994": StreamStatus.COMPLETED}
+        after = (await get(app, "/metrics")).text
+    host = {"host": espn_url.removeprefix("http://")}
+
+    def grew(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert sample(after, "pressbox_streams", status="Completed") == 1
+    assert sample(after, "pressbox_streams", status="Active") == 0
+    assert grew("pressbox_events_total", type="play_added") == 472  # every play, once
+    assert grew("pressbox_events_total", type="probability") == 472
+    assert 1 <= grew("pressbox_events_total", type="score") <= 472
+    for document in ("status", "plays", "probabilities", "situation"):
+        requests = grew("pressbox_upstream_requests_total", document=document, **host)
+        assert 10 <= requests <= 5000, (document, requests)
+        got = grew("pressbox_upstream_request_duration_seconds_count", document=document, **host)
+        # Every request answered (no outage here), but those cancelled when workers stop.
+        assert requests - 3 <= got <= requests
+        assert grew("pressbox_upstream_response_bytes_total", document=document, **host) > 0
+    plays = grew("pressbox_upstream_response_bytes_total", document="plays", **host)
+    assert plays > 1_000_000  # whole plays documents, re-read all game long
+    assert grew("pressbox_document_processing_duration_seconds_count", document="plays") > 10
+    # Workers start when play starts and stop at every break: four quarters at least.
+    starts = grew("pressbox_worker_starts_total", document="plays")
+    assert 4 <= starts <= 20 and grew("pressbox_worker_stops_total", document="plays") == starts
+    assert grew("pressbox_upstream_budget_wait_seconds_count", **host) > 100
+
+
+async def test_not_ready_while_the_database_is_unreachable() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    store = Store.connect(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/pressbox")
+    try:
+        ready = await get(create_app(store, MemoryBus()), "/readyz")
+    finally:
+        await store.close()
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["database"].startswith("error: ") and body["bus"] == "ok" and not body["ready"]
