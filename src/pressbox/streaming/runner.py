@@ -142,8 +142,8 @@ class StreamRunner:
             crashed = True
             log.exception("runner %s: following stream %s failed", self.owner_id, game_id)
         finally:
-            self._held.pop(game_id, None)
             await self._release(game_id, crashed)
+            self._held.pop(game_id, None)  # after the release: `held` never shows it early
 
     async def _streamer(self, game_id: str) -> Streamer:
         # Reads run to their end too: a connection cancelled mid-statement is left unclosed.
