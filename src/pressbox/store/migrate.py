@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,11 +29,32 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at `url` (created if SQLite and missing) to `revision`."""
+    """Migrate the database at `url` (created if SQLite and missing) to `revision`. Processes
+    that start together (every role migrates at start) migrate one after the other."""
     try:
-        command.upgrade(alembic_config(url), revision)
+        with _sqlite_lock(url):
+            command.upgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate {url}: {exc}") from exc
+
+
+@contextmanager
+def _sqlite_lock(url: str) -> Iterator[None]:
+    """An exclusive lock on a file beside a SQLite database file (no-op for other databases):
+    SQLite's DDL here is not transactional, so two migrators would both add a column."""
+    parsed = make_url(url)
+    database = parsed.database or ":memory:"
+    if parsed.get_backend_name() != "sqlite" or database == ":memory:":
+        yield
+        return
+    lock = Path(database).with_name(Path(database).name + ".migrate-lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def is_current(url: str) -> bool:
