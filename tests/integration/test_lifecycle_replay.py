@@ -174,15 +174,15 @@ async def test_a_five_minute_500_outage_degrades_then_heals_with_no_event_lost(
 async def test_a_timeout_outage_degrades_then_heals_with_no_event_lost(
     tmp_path: Path, recording: Recording, reference: Run
 ) -> None:
-    # PRESSBOX_HTTP_TIMEOUT is real seconds: 0.2 s is 200 s of the game at 1000x, so a
-    # 10-minute hang (0.6 s) times out each poll in it at least once.
+    # PRESSBOX_HTTP_TIMEOUT is real seconds: 0.1 s is 100 s of the game at 1000x, so a
+    # 10-minute hang (0.6 s) times out each poll in it several times.
     start, end = at("17:14:00"), at("17:24:00")  # the status and situation change meanwhile
     faults = [Fault(start, end, "timeout")]
-    run = await replay(tmp_path / "db", recording, SPEED, faults, http_timeout=0.2)
+    run = await replay(tmp_path / "db", recording, SPEED, faults, http_timeout=0.1)
     hung = [e for e in run.log.entries if e.fault == "timeout"]
     assert len(hung) >= 4 and {document_of(e.path) for e in hung} >= {"status"}
-    # A hung status poll fails only when it times out (200 s of the game), then backs off.
-    assert_degraded_then_healed(run, start, end, reference, settle=timedelta(minutes=4))
+    # A hung status poll fails only when it times out (100 s of the game), then backs off.
+    assert_degraded_then_healed(run, start, end, reference, settle=timedelta(minutes=3))
     assert_nothing_lost(run, reference)
 
 
