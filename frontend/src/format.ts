@@ -1,6 +1,6 @@
 // Display strings derived from protocol data. Pure functions.
 
-import type { GameSummary, Play, Situation, StatusData, TeamSummary } from './types';
+import type { GameSummary, MarketPoint, MarketStatusData, Play, Situation, StatusData, TeamSummary } from './types';
 
 export function periodLabel(period: number, sport: string): string {
   if (period <= 0) return '';
@@ -74,4 +74,64 @@ export function timeoutsText(situation: Situation | null, game: GameSummary): st
 
 export function playClock(play: Play, sport: string): string {
   return `${periodLabel(play.period, sport)} ${play.clock}`.trim();
+}
+
+/** "19:05:09 UTC" of an ISO time (the time of day the replay or the game is at). */
+export function clockTimeUtc(iso: string): string {
+  const match = /T(\d{2}:\d{2}:\d{2})/.exec(iso);
+  return match ? `${match[1]} UTC` : iso;
+}
+
+/**
+ * What the chart says instead of a market line, or null when it draws one (`drawn`): no market
+ * for the game, a stale one (since its last point), markets not followed, or no price yet.
+ */
+export function marketNote(
+  status: MarketStatusData | null,
+  market: readonly MarketPoint[],
+  drawn: boolean,
+): { text: string; title: string | null } | null {
+  const lastPoint = market[market.length - 1];
+  switch (status?.state) {
+    case undefined:
+      return drawn ? null : { text: 'No Kalshi market data: markets are not followed for this game', title: null };
+    case 'absent':
+      return { text: 'No Kalshi market for this game', title: status.reason };
+    case 'stale': {
+      const since = lastPoint === undefined ? '' : ` since ${clockTimeUtc(lastPoint.time)}`;
+      return { text: `Kalshi market stale${since}: no new price`, title: status.reason };
+    }
+    case 'live':
+      return drawn ? null : { text: 'Kalshi market: waiting for prices…', title: status.event_ticker };
+  }
+}
+
+/**
+ * The games list's market cell: the market-implied home win probability ("IND 62%"), or "—"
+ * with a title saying why there is none.
+ */
+export function marketCell(game: GameSummary): { text: string; title: string; state: string } {
+  const market = game.market ?? null;
+  const home = game.home.abbreviation || 'Home';
+  if (market === null) return { text: '—', title: 'No Kalshi market data: markets are not followed', state: 'unknown' };
+  const state = market.state ?? 'unknown';
+  if (state === 'absent') {
+    return { text: '—', title: `No Kalshi market for this game${market.reason ? ` (${market.reason})` : ''}`, state };
+  }
+  if (market.implied_home === null) return { text: '—', title: 'Kalshi market: no price yet', state };
+  const text = `${home} ${percent(market.implied_home)}`;
+  const at = market.time === null ? '' : ` at ${clockTimeUtc(market.time)}`;
+  const stale = state === 'stale' ? ' (stale: no new price)' : '';
+  return { text, title: `Kalshi market-implied ${home} win probability${at}${stale}`, state };
+}
+
+/** The game page's source-health line: "ESPN live · Market live". */
+export function healthText(
+  espn: string | null,
+  degraded: readonly string[],
+  market: string | null,
+): string {
+  let espnText = espn === null ? 'ESPN …' : `ESPN ${espn}`;
+  if (espn === 'degraded' && degraded.length > 0) espnText += ` (${degraded.join(', ')})`;
+  return `${espnText} · Market ${market ?? '…'}`;
 }

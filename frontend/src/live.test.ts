@@ -266,6 +266,26 @@ describe('LiveConnection', () => {
     expect(info().espn).toBe('live');
   });
 
+  it('reports the market line and the failing ESPN documents from status messages', () => {
+    connection.start();
+    latest().open();
+    expect(info()).toMatchObject({ market: null, degraded: [] });
+    latest().deliver({
+      type: 'status',
+      v: 1,
+      stream: 'Active',
+      espn: 'degraded',
+      degraded: ['plays'],
+      market: 'absent',
+      market_detail: 'Kalshi lists no market for this game',
+    });
+    expect(info()).toMatchObject({
+      degraded: ['plays'],
+      market: 'absent',
+      marketDetail: 'Kalshi lists no market for this game',
+    });
+  });
+
   it('drops a silent connection and resumes', () => {
     connection.start();
     latest().open();

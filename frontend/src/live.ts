@@ -15,6 +15,12 @@ export interface ConnectionInfo {
   espn: string | null;
   /** Stream status from the last `status` message, e.g. "Active". */
   stream: string | null;
+  /** The failing ESPN documents from the last `status` message. */
+  degraded: readonly string[];
+  /** The market line's state from the last `status` message: live, absent, stale, unknown. */
+  market: string | null;
+  /** Why (a reason, else the Kalshi event ticker) from the last `status` message. */
+  marketDetail: string | null;
   /** Consecutive connection attempts that ended without hearing from the server. */
   failures: number;
   /** When the next attempt is due (epoch ms), while waiting to reconnect. */
@@ -110,6 +116,9 @@ export class LiveConnection {
     state: 'reconnecting',
     espn: null,
     stream: null,
+    degraded: [],
+    market: null,
+    marketDetail: null,
     failures: 0,
     retryAt: null,
     unknownGame: false,
@@ -225,6 +234,9 @@ export class LiveConnection {
       case 'status':
         heard.espn = message.espn;
         heard.stream = message.stream;
+        heard.degraded = message.degraded ?? [];
+        heard.market = message.market ?? null;
+        heard.marketDetail = message.market_detail ?? null;
         break;
       case 'heartbeat':
       case 'pong':

@@ -3,7 +3,17 @@
 // Every function returns a new state (inputs are never mutated), so a view can compare
 // references to know what changed.
 
-import type { Drive, GameEvent, GameSummary, Play, Probability, Situation, Snapshot } from './types';
+import type {
+  Drive,
+  GameEvent,
+  GameSummary,
+  MarketPoint,
+  MarketStatusData,
+  Play,
+  Probability,
+  Situation,
+  Snapshot,
+} from './types';
 
 export interface GameView {
   game: GameSummary;
@@ -18,6 +28,10 @@ export interface GameView {
   drives: Readonly<Record<string, Drive>>;
   /** Ids of plays that were corrected at least once. */
   corrected: ReadonlySet<string>;
+  /** Every Kalshi market point (both team markets), in log order. */
+  market: readonly MarketPoint[];
+  /** The last `market_status` (null: markets off or not looked for yet). */
+  marketStatus: MarketStatusData | null;
 }
 
 export type ApplyResult =
@@ -35,6 +49,8 @@ export function fromSnapshot(snapshot: Snapshot): GameView {
     probabilities: [...snapshot.probabilities],
     drives: {},
     corrected: new Set(),
+    market: [...(snapshot.market ?? [])],
+    marketStatus: snapshot.market_status ?? null,
   };
 }
 
@@ -90,11 +106,14 @@ class Draft {
   private probabilities: Probability[] | null = null;
   private drives: Record<string, Drive> | null = null;
   private corrected: Set<string> | null = null;
+  private market: MarketPoint[] | null = null;
+  private marketStatus: MarketStatusData | null;
 
   constructor(private readonly base: GameView) {
     this.seq = base.seq;
     this.game = base.game;
     this.situation = base.situation;
+    this.marketStatus = base.marketStatus;
   }
 
   apply(event: GameEvent): void {
@@ -130,6 +149,12 @@ class Draft {
         this.drives ??= { ...this.base.drives };
         this.drives[event.data.id] = event.data;
         break;
+      case 'market':
+        (this.market ??= [...this.base.market]).push(event.data);
+        break;
+      case 'market_status':
+        this.marketStatus = event.data;
+        break;
       default:
         // Unknown event types (a newer server) only advance seq.
         break;
@@ -145,6 +170,8 @@ class Draft {
       probabilities: this.probabilities ?? this.base.probabilities,
       drives: this.drives ?? this.base.drives,
       corrected: this.corrected ?? this.base.corrected,
+      market: this.market ?? this.base.market,
+      marketStatus: this.marketStatus,
     };
   }
 
@@ -195,6 +222,14 @@ export function clockSeconds(clock: string): number | null {
   return Number(match[1] ?? 0) * 60 + Number(match[2]);
 }
 
+/** Game minutes elapsed at a play, from its period and clock (null: the clock is unreadable). */
+export function playMinutes(play: Play, regulation = 3600): number | null {
+  const period = regulation / 4;
+  const left = clockSeconds(play.clock);
+  if (left === null || play.period < 1) return null;
+  return ((play.period - 1) * period + (period - left)) / 60;
+}
+
 /**
  * Chart points: x = game minutes elapsed, y = home win probability.
  * Game time, not wall time: ESPN publishes probability points in bursts, so their observation times
@@ -206,20 +241,132 @@ export function chartSeries(
   plays: readonly Play[] = [],
   regulation = 3600,
 ): ChartSeries {
-  const period = regulation / 4;
   const byId = new Map(plays.map((p) => [p.id, p]));
   const x: number[] = [];
   const y: number[] = [];
   let last = 0;
   for (const p of probabilities) {
     const play = p.play_id === null ? undefined : byId.get(p.play_id);
-    const left = play === undefined ? null : clockSeconds(play.clock);
-    let elapsed: number | null = null;
-    if (play !== undefined && left !== null) elapsed = (play.period - 1) * period + (period - left);
-    else if (p.seconds_left !== null && p.seconds_left > 0) elapsed = regulation - p.seconds_left;
-    if (elapsed !== null) last = Math.max(last, elapsed / 60);
+    let elapsed = play === undefined ? null : playMinutes(play, regulation);
+    if (elapsed === null && p.seconds_left !== null && p.seconds_left > 0) {
+      elapsed = (regulation - p.seconds_left) / 60;
+    }
+    if (elapsed !== null) last = Math.max(last, elapsed);
     x.push(last);
     y.push(p.home);
   }
   return { x, y };
+}
+
+/** Where wall time meets game time: each play's wallclock (epoch ms) and game minutes. */
+export interface TimeAnchors {
+  wall: number[];
+  minutes: number[];
+}
+
+/**
+ * The plays' wallclocks against their game minutes, both ascending: a play whose wallclock or
+ * clock is unknown, or whose wallclock goes back (a late correction), is left out; minutes never
+ * go back.
+ */
+export function timeAnchors(plays: readonly Play[], regulation = 3600): TimeAnchors {
+  const wall: number[] = [];
+  const minutes: number[] = [];
+  for (const play of plays) {
+    const at = play.wallclock === null ? NaN : Date.parse(play.wallclock);
+    const elapsed = playMinutes(play, regulation);
+    if (Number.isNaN(at) || elapsed === null) continue;
+    const lastWall = wall[wall.length - 1];
+    if (lastWall !== undefined && at < lastWall) continue;
+    wall.push(at);
+    minutes.push(Math.max(elapsed, minutes[minutes.length - 1] ?? 0));
+  }
+  return { wall, minutes };
+}
+
+/**
+ * Game minutes at wall time `at` (epoch ms): from the last play at or before it, moved towards
+ * the next play in proportion to the wall time between the two (the clock runs between plays);
+ * after the newest play, that play's minutes. Null before the first play (pregame).
+ */
+export function minutesAt(anchors: TimeAnchors, at: number): number | null {
+  const { wall, minutes } = anchors;
+  let lo = 0;
+  let hi = wall.length; // first anchor after `at`
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((wall[mid] as number) <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  const before = lo - 1;
+  if (before < 0) return null;
+  const m0 = minutes[before] as number;
+  const w0 = wall[before] as number;
+  const w1 = wall[lo];
+  const m1 = minutes[lo];
+  if (w1 === undefined || m1 === undefined || w1 === w0) return m0;
+  return m0 + ((at - w0) / (w1 - w0)) * (m1 - m0);
+}
+
+/**
+ * Chart points of the market line on the same axis as `chartSeries`: x = game minutes, mapped from
+ * each point's wall time through the plays' wallclocks (`minutesAt`), y = the market-implied home
+ * win probability. Points without one are left out; of pregame points only the last is drawn, at
+ * 0 (the price at the start); points on one x keep the last (the home market's point wins over
+ * the away market's of the same time). x never goes back. Nothing is drawn without plays.
+ */
+export function marketChartSeries(
+  market: readonly MarketPoint[],
+  plays: readonly Play[] = [],
+  regulation = 3600,
+): ChartSeries {
+  const anchors = timeAnchors(plays, regulation);
+  const x: number[] = [];
+  const y: number[] = [];
+  if (anchors.wall.length === 0) return { x, y };
+  let lastTime = '';
+  let lastSide = '';
+  for (const point of market) {
+    const at = Date.parse(point.time);
+    if (point.implied_home === null || Number.isNaN(at)) continue;
+    const sameTime = point.time === lastTime;
+    if (sameTime && lastSide === 'home' && point.side !== 'home') continue;
+    const mapped = Math.max(minutesAt(anchors, at) ?? 0, x[x.length - 1] ?? 0);
+    if (x.length > 0 && (sameTime || x[x.length - 1] === mapped)) {
+      x[x.length - 1] = mapped;
+      y[y.length - 1] = point.implied_home;
+    } else {
+      x.push(mapped);
+      y.push(point.implied_home);
+    }
+    lastTime = point.time;
+    lastSide = point.side;
+  }
+  return { x, y };
+}
+
+/** Two series on one x axis (uPlot's aligned data): x merged in order (`a`'s first on a tie),
+ *  each series null where the other has the point. */
+export function alignSeries(a: ChartSeries, b: ChartSeries): [number[], (number | null)[], (number | null)[]] {
+  const x: number[] = [];
+  const ya: (number | null)[] = [];
+  const yb: (number | null)[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.x.length || j < b.x.length) {
+    const ax = a.x[i];
+    const bx = b.x[j];
+    if (ax !== undefined && (bx === undefined || ax <= bx)) {
+      x.push(ax);
+      ya.push(a.y[i] as number);
+      yb.push(null);
+      i += 1;
+    } else {
+      x.push(bx as number);
+      ya.push(null);
+      yb.push(b.y[j] as number);
+      j += 1;
+    }
+  }
+  return [x, ya, yb];
 }

@@ -87,6 +87,42 @@ export interface Drive {
   plays: number;
 }
 
+/** One price point of one of the game's Kalshi team markets (prices 0..1). */
+export interface MarketPoint {
+  ticker: string;
+  /** Kalshi's time of the point, else when Pressbox read it. */
+  time: string;
+  /** The team the market's yes pays on. */
+  side: 'home' | 'away';
+  bid: number | null;
+  ask: number | null;
+  last: number | null;
+  /** The home team's win probability the market implies. */
+  implied_home: number | null;
+  volume: number | null;
+}
+
+export type MarketState = 'live' | 'absent' | 'stale';
+
+export interface MarketStatusData {
+  state: MarketState;
+  event_ticker: string | null;
+  tickers: string[];
+  source: string | null;
+  reason: string | null;
+}
+
+/** The game summary's market line (null: markets off or not looked for yet). */
+export interface GameMarket {
+  state: MarketState | null;
+  reason: string | null;
+  event_ticker: string | null;
+  ticker: string | null;
+  implied_home: number | null;
+  last: number | null;
+  time: string | null;
+}
+
 interface EventBase<T extends string, D> {
   seq: number;
   type: T;
@@ -101,7 +137,9 @@ export type GameEvent =
   | EventBase<'play_added', Play>
   | EventBase<'play_corrected', CorrectedPlay>
   | EventBase<'probability', Probability>
-  | EventBase<'drive', Drive>;
+  | EventBase<'drive', Drive>
+  | EventBase<'market', MarketPoint>
+  | EventBase<'market_status', MarketStatusData>;
 
 export interface TeamSummary {
   id: string;
@@ -128,6 +166,8 @@ export interface GameSummary {
   home: TeamSummary;
   away: TeamSummary;
   stream: StreamInfo | null;
+  /** Absent from servers before the market line. */
+  market?: GameMarket | null;
   seq: number;
 }
 
@@ -137,6 +177,10 @@ export interface Snapshot {
   situation: Situation | null;
   plays: Play[];
   probabilities: Probability[];
+  /** Every market point, in log order (absent from servers before the market line). */
+  market?: MarketPoint[];
+  /** The last market status; null: markets never looked for. */
+  market_status?: MarketStatusData | null;
 }
 
 export interface LiveGamesResponse {
@@ -148,7 +192,17 @@ export type ServerMessage =
   | { type: 'snapshot'; v: number; seq: number; snapshot: Snapshot }
   /** `sent`: server send time, epoch ms (absent from older servers). */
   | { type: 'events'; v: number; events: GameEvent[]; sent?: number }
-  | { type: 'status'; v: number; stream: string; espn: 'live' | 'degraded' | string }
+  | {
+      type: 'status';
+      v: number;
+      stream: string;
+      espn: 'live' | 'degraded' | string;
+      /** The failing ESPN documents. */
+      degraded?: string[];
+      /** `unknown`: no market status yet (markets off); absent from older servers. */
+      market?: MarketState | 'unknown';
+      market_detail?: string | null;
+    }
   | { type: 'heartbeat'; v: number; at: string }
   /** The answer to the client's `{"type": "ping", "v": 1}` (any client message proves it alive). */
   | { type: 'pong'; v: number }

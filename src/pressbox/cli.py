@@ -68,6 +68,14 @@ SpeedOpt = Annotated[
         help="Replay speed, times real time (default: PRESSBOX_REPLAY_SPEED, 60).",
     ),
 ]
+KalshiUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Kalshi REST base URL for the replay (a Kalshi-compatible server, e.g. "
+        "http://127.0.0.1:9000/trade-api/v2) instead of the built-in fake built from the Kalshi "
+        "recordings; markets still need PRESSBOX_MARKETS=on."
+    ),
+]
 HostOpt = Annotated[str | None, typer.Option(help="Listen address (default: PRESSBOX_HOST).")]
 PortOpt = Annotated[
     int | None, typer.Option(min=0, max=65535, help="Listen port (default: PRESSBOX_PORT).")
@@ -229,6 +237,7 @@ def serve(
     espn_url: EspnUrlOpt = None,
     speed: SpeedOpt = None,
     stagger: StaggerOpt = 20,
+    kalshi_url: KalshiUrlOpt = None,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
@@ -243,9 +252,12 @@ def serve(
     if replay and (role is not Role.ALL or espn_url):
         err.print("[red]error:[/] --replay runs everything in one process: drop --role/--espn-url")
         raise typer.Exit(2)
+    if kalshi_url and not replay:
+        err.print("[red]error:[/] --kalshi-url is for --replay (else: PRESSBOX_KALSHI_URL)")
+        raise typer.Exit(2)
     listen = (host or settings.host, settings.port if port is None else port)
     if replay:
-        _run(_serve_replay(settings, _plan(replay, stagger), speed, *listen))
+        _run(_serve_replay(settings, _plan(replay, stagger), speed, *listen, kalshi_url))
     else:
         _run(_serve(settings, role, espn_url, speed, *listen))
 
@@ -258,6 +270,7 @@ def replay_command(
     headless: Annotated[
         bool, typer.Option(help="No web server: stream to the end, then print a JSON report.")
     ] = False,
+    kalshi_url: KalshiUrlOpt = None,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
@@ -266,15 +279,16 @@ def replay_command(
     With --headless it prints one JSON object per game (final status and score, events by type,
     the market line's state and points, upstream requests and bytes by document, wall time) and
     exits 0 only if every stream completed. Kalshi is a local fake from the Kalshi recordings
-    beside the sources: no replayed game has a market there, so each shows its market absent.
+    beside the sources: no replayed game has a market there, so each shows its market absent;
+    --kalshi-url points the replay at another Kalshi-compatible server instead.
     """
     settings = _settings()
     plan = _plan(sources, stagger)
     if not headless:
         listen = (host or settings.host, settings.port if port is None else port)
-        _run(_serve_replay(settings, plan, speed, *listen))
+        _run(_serve_replay(settings, plan, speed, *listen, kalshi_url))
         return
-    reports = _run(_headless(settings, plan, speed or settings.replay_speed))
+    reports = _run(_headless(settings, plan, speed or settings.replay_speed, kalshi_url))
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     if any(report["stream_status"] != "Completed" for report in reports):
         raise typer.Exit(1)
@@ -406,12 +420,17 @@ async def _serve(
 
 
 async def _serve_replay(
-    settings: Settings, plan: ReplayPlan, speed: float | None, host: str, port: int
+    settings: Settings,
+    plan: ReplayPlan,
+    speed: float | None,
+    host: str,
+    port: int,
+    kalshi: str | None = None,
 ) -> None:
     clock = ScaledClock(plan.start, speed or settings.replay_speed)
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
-        replay_kalshi(clock, plan.kalshi) as kalshi_url,
+        replay_kalshi(clock, plan.kalshi, url=kalshi) as kalshi_url,
         open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games
@@ -436,12 +455,14 @@ async def _serve_replay(
         )
 
 
-async def _headless(settings: Settings, plan: ReplayPlan, speed: float) -> list[dict[str, Any]]:
+async def _headless(
+    settings: Settings, plan: ReplayPlan, speed: float, kalshi: str | None = None
+) -> list[dict[str, Any]]:
     started = time.monotonic()
     clock = ScaledClock(plan.start, speed)
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
-        replay_kalshi(clock, plan.kalshi) as kalshi_url,
+        replay_kalshi(clock, plan.kalshi, url=kalshi) as kalshi_url,
         open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games

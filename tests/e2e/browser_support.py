@@ -88,7 +88,9 @@ def pressbox_executable() -> str:
     return found
 
 
-def server_command(recordings: Sequence[Path], port: int, speed: float) -> list[str]:
+def server_command(
+    recordings: Sequence[Path], port: int, speed: float, args: Sequence[str] = ()
+) -> list[str]:
     replay = [arg for path in recordings for arg in ("--replay", str(path))]
     return [
         pressbox_executable(),
@@ -102,6 +104,7 @@ def server_command(recordings: Sequence[Path], port: int, speed: float) -> list[
         "127.0.0.1",
         "--port",
         str(port),
+        *args,
     ]
 
 
@@ -111,9 +114,10 @@ def running_server(
     workdir: Path,
     speed: float,
     env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """`pressbox serve --replay` on a free loopback port with its own SQLite database in
-    `workdir`; all recordings start together (`--stagger 0`)."""
+    `workdir`; all recordings start together (`--stagger 0`); `args` are more options."""
     if not STATIC_INDEX.exists():
         pytest.fail(f"the UI is not built ({STATIC_INDEX} missing): cd frontend && npm run build")
     port = free_port()
@@ -126,7 +130,7 @@ def running_server(
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            server_command(recordings, port, speed),
+            server_command(recordings, port, speed, args),
             cwd=workdir,  # no stray .env or database file from the checkout
             env=full_env,
             stdout=log,

@@ -127,6 +127,8 @@ async def test_the_websocket_status_says_degraded_then_live(store: Store) -> Non
             "stream": "Scheduled",
             "espn": "degraded",
             "degraded": ["plays"],
+            "market": "unknown",  # no market_status in the log
+            "market_detail": None,
         }
         await store.set_stream_health("401756846", {}, T0)
         for _ in range(100):  # sent again with each heartbeat

@@ -15,6 +15,7 @@ from pressbox.domain.market_events import (
     last_market_status,
     market_event,
     market_status_event,
+    market_summary,
 )
 from pressbox.domain.snapshot import GameState
 from pressbox.domain.tracker import Tracker
@@ -135,3 +136,15 @@ def test_the_websocket_url_follows_the_rest_url() -> None:
         websocket_url("http://127.0.0.1:9000/trade-api/v2") == "ws://127.0.0.1:9000/trade-api/ws/v2"
     )
     assert websocket_url("https://k.test/trade-api/v2/") == "wss://k.test/trade-api/ws/v2"
+
+
+def test_the_summary_market_folds_the_last_status_and_the_last_point() -> None:
+    assert market_summary(None, []) is None
+    early = market_event(away_point("0.40", "0.44"), T0)  # a point before any status
+    first = market_summary(None, stored([early]))
+    assert first is not None and first["state"] is None
+    assert first["implied_home"] == pytest.approx(0.58)
+    live = market_status_event(MarketStatus.of(MarketState.LIVE, MARKETS), T0)
+    after = market_summary(first, stored([live]))
+    assert after == {**first, "state": "live", "reason": None, "event_ticker": EVENT}
+    assert first["state"] is None  # the previous summary is not changed

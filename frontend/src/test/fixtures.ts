@@ -1,6 +1,15 @@
 // Protocol-shaped test data.
 
-import type { GameEvent, GameSummary, Play, Probability, Snapshot, StatusData } from '../types';
+import type {
+  GameEvent,
+  GameSummary,
+  MarketPoint,
+  MarketStatusData,
+  Play,
+  Probability,
+  Snapshot,
+  StatusData,
+} from '../types';
 
 export function status(overrides: Partial<StatusData> = {}): StatusData {
   return {
@@ -79,4 +88,30 @@ export function event<T extends GameEvent['type']>(
 ): GameEvent {
   at += 1000;
   return { seq, type, at: new Date(at).toISOString(), data } as GameEvent;
+}
+
+/** A market point of the home team's market (test data, not Kalshi's). */
+export function marketPoint(time: string, implied_home: number, overrides: Partial<MarketPoint> = {}): MarketPoint {
+  return {
+    ticker: 'KXNBAGAME-25MAY31NYKIND-IND',
+    time,
+    side: 'home',
+    bid: implied_home - 0.01,
+    ask: implied_home + 0.01,
+    last: implied_home,
+    implied_home,
+    volume: 100,
+    ...overrides,
+  };
+}
+
+export function marketStatus(overrides: Partial<MarketStatusData> = {}): MarketStatusData {
+  return {
+    state: 'live',
+    event_ticker: 'KXNBAGAME-25MAY31NYKIND',
+    tickers: ['KXNBAGAME-25MAY31NYKIND-IND', 'KXNBAGAME-25MAY31NYKIND-NYK'],
+    source: 'kalshi',
+    reason: null,
+    ...overrides,
+  };
 }

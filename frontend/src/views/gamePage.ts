@@ -7,7 +7,7 @@
 import { browserLocalStorage, DelayLine, loadDelaySeconds, saveDelaySeconds } from '../delay';
 import { h, setAttrs, setText } from '../dom';
 import { frameScheduler } from '../frame';
-import { situationText, statusText, scoreText, timeoutsText, isLive } from '../format';
+import { healthText, situationText, statusText, scoreText, timeoutsText, isLive } from '../format';
 import { LiveConnection, type ConnectionInfo } from '../live';
 import { browserPerfClock, browserTimeline, RenderTimings } from '../perf';
 import { applyEvents, continuingEvents, fromSnapshot, type GameView } from '../state';
@@ -42,7 +42,13 @@ export class GamePage {
   private view: GameView | null = null;
   /** Seq of the last event received (shown or still held): what the connection resumes from. */
   private receivedSeq: number | null = null;
-  private rendered: Partial<GameView> & { connection?: ConnectionInfo; held?: number; delay?: number } = {};
+  private rendered: Partial<GameView> & {
+    connection?: ConnectionInfo;
+    held?: number;
+    delay?: number;
+    /** Whether the source-health line was rendered with the current view. */
+    health?: boolean;
+  } = {};
   private readonly live: LiveConnection;
   private readonly scheduler = frameScheduler((frameTime) => this.render(frameTime));
   private readonly onOnline = (): void => this.live.retryNow();
@@ -59,6 +65,8 @@ export class GamePage {
   private readonly status = h('span', { class: 'status-detail', 'data-testid': 'status-detail' }, '…');
   private readonly situation = h('p', { class: 'situation', 'data-testid': 'situation' });
   private readonly timeouts = h('p', { class: 'timeouts muted' });
+  /** Source health: ESPN from the socket's `status`; the market from it, else from the log. */
+  private readonly health = h('p', { class: 'source-health muted', 'data-testid': 'source-health', role: 'status' });
   private readonly chart = new WinProbabilityChart('Home');
   private readonly plays = new PlaysList();
   private readonly body: HTMLElement;
@@ -76,6 +84,7 @@ export class GamePage {
       ),
       this.situation,
       this.timeouts,
+      this.health,
       this.delayControl.element,
       h('section', { class: 'panel' }, h('h2', {}, 'Win probability'), this.chart.element),
       h('section', { class: 'panel' }, h('h2', {}, 'Play-by-play'), ...this.plays.nodes),
@@ -165,6 +174,7 @@ export class GamePage {
 
   private render(frameTime: number): void {
     const connection = this.live.connection;
+    const connectionChanged = connection !== this.rendered.connection || this.rendered.health !== true;
     if (connection !== this.rendered.connection) {
       this.indicator.update(connection);
       if (connection.unknownGame) this.showUnknownGame();
@@ -191,13 +201,19 @@ export class GamePage {
       this.timeouts.hidden = timeouts === null;
       this.renderPossession(view);
     }
-    if (view.probabilities !== r.probabilities || view.plays !== r.plays) {
-      this.chart.update(view.probabilities, view.plays);
+    if (
+      view.probabilities !== r.probabilities ||
+      view.plays !== r.plays ||
+      view.market !== r.market ||
+      view.marketStatus !== r.marketStatus
+    ) {
+      this.chart.update(view.probabilities, view.plays, view.market, view.marketStatus);
     }
+    if (connectionChanged || view.marketStatus !== r.marketStatus) this.renderHealth(connection, view);
     if (view.plays !== r.plays || view.corrected !== r.corrected) {
       this.plays.update(view.plays, view.game, view.corrected);
     }
-    this.rendered = { ...view, connection, held: this.line.held, delay: this.delaySeconds };
+    this.rendered = { ...view, connection, held: this.line.held, delay: this.delaySeconds, health: true };
     this.timings.rendered(frameTime);
   }
 
@@ -210,6 +226,17 @@ export class GamePage {
     this.chart.setHomeName(game.home.name);
     this.chart.setSport(game.sport);
     document.title = `${game.away.abbreviation} ${scoreText(game.away)} – ${scoreText(game.home)} ${game.home.abbreviation} · Pressbox`;
+  }
+
+  private renderHealth(connection: ConnectionInfo, view: GameView): void {
+    const market = connection.market ?? view.marketStatus?.state ?? null;
+    const detail = connection.market !== null ? connection.marketDetail : (view.marketStatus?.reason ?? null);
+    setText(this.health, healthText(connection.espn, connection.degraded, market));
+    setAttrs(this.health, {
+      'data-espn': connection.espn ?? 'pending',
+      'data-market': market ?? 'pending',
+      title: detail,
+    });
   }
 
   private renderTeam(block: TeamBlock, team: TeamSummary): void {

@@ -2,7 +2,7 @@
 
 import { fetchLiveGames } from '../api';
 import { h, reconcile, setText } from '../dom';
-import { isLive, scoreText, stateRank, statusText } from '../format';
+import { isLive, marketCell, scoreText, stateRank, statusText } from '../format';
 import { gameHref } from '../router';
 import type { GameSummary } from '../types';
 
@@ -79,6 +79,7 @@ export class GamesListPage {
 function gameRow(game: GameSummary): HTMLAnchorElement {
   const live = isLive(game.status);
   const state = game.status?.state ?? 'pre';
+  const market = marketCell(game);
   const badge = live
     ? h('span', { class: 'badge badge-live' }, 'Live')
     : state === 'post'
@@ -99,9 +100,15 @@ function gameRow(game: GameSummary): HTMLAnchorElement {
       href: gameHref(game.id),
       'data-testid': 'game-row',
       'data-game-id': game.id,
-      'aria-label': `${game.name}: ${game.away.abbreviation} ${scoreText(game.away)}, ${game.home.abbreviation} ${scoreText(game.home)}, ${statusText(game)}`,
+      'aria-label': `${game.name}: ${game.away.abbreviation} ${scoreText(game.away)}, ${game.home.abbreviation} ${scoreText(game.home)}, ${statusText(game)}, market ${market.text === '—' ? 'none' : market.text}`,
     },
     h('span', { class: 'row-status' }, badge, h('span', { class: 'row-detail' }, statusText(game))),
     h('span', { class: 'row-teams' }, team('away'), team('home')),
+    h(
+      'span',
+      { class: `row-market market-${market.state}`, 'data-testid': 'game-market', 'data-market': market.state, title: market.title },
+      h('span', { class: 'row-market-label' }, 'Market'),
+      h('span', { class: 'row-market-value' }, market.text),
+    ),
   );
 }

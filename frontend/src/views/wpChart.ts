@@ -1,16 +1,23 @@
-// Home-team win-probability chart (uPlot). x = game minutes elapsed, y = 0..1 shown as %.
+// Home-team win-probability chart (uPlot): ESPN's probability and the Kalshi market's implied
+// probability on one axis. x = game minutes elapsed, y = 0..1 shown as %.
+//
+// Market points carry wall times; they are placed on game time through the plays' wallclocks
+// (state.ts `marketChartSeries`), so both lines share the period markers and the hover. Without
+// market points the chart says why (no market, stale, not followed) and draws no market line.
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-import { h, setText } from '../dom';
-import { percent } from '../format';
-import { chartSeries, regulationSeconds } from '../state';
-import type { Play, Probability } from '../types';
+import { h, setAttrs, setText } from '../dom';
+import { marketNote, percent } from '../format';
+import { alignSeries, chartSeries, marketChartSeries, regulationSeconds } from '../state';
+import type { MarketPoint, MarketStatusData, Play, Probability } from '../types';
 
 const LINE = '#1d4ed8';
 const FILL = 'rgba(29, 78, 216, 0.10)';
+const MARKET_LINE = '#d97706';
 const MIDLINE = 'rgba(17, 24, 39, 0.35)';
+const PERIOD_LINE = 'rgba(17, 24, 39, 0.25)';
 
 function chartHeight(width: number): number {
   return width < 480 ? 180 : 240;
@@ -20,48 +27,52 @@ export class WinProbabilityChart {
   readonly element: HTMLElement;
   private readonly plotHost: HTMLElement;
   private readonly caption: HTMLElement;
+  private readonly note: HTMLElement;
   private plot: uPlot | null = null;
   private resizeObserver: ResizeObserver | null = null;
   private probabilities: readonly Probability[] | null = null;
   private plays: readonly Play[] = [];
+  private market: readonly MarketPoint[] = [];
+  private marketStatus: MarketStatusData | null = null;
+  private marketPoints = 0;
   private homeName: string;
   private regulation = regulationSeconds('football');
 
   constructor(homeName: string) {
     this.homeName = homeName;
     this.caption = h('p', { class: 'wp-caption' }, 'Waiting for win probability…');
+    this.note = h('p', { class: 'wp-market-note muted', 'data-testid': 'market-note' });
     this.plotHost = h('div', { class: 'wp-plot' });
     this.element = h(
       'figure',
-      { class: 'wp-chart', 'data-testid': 'wp-chart', 'data-points': 0, 'aria-label': 'Win probability' },
+      {
+        class: 'wp-chart',
+        'data-testid': 'wp-chart',
+        'data-points': 0,
+        'data-market-points': 0,
+        'data-market': 'unknown',
+        'aria-label': 'Win probability',
+      },
       this.caption,
+      this.note,
       this.plotHost,
     );
+    this.updateNote();
   }
 
   /** Creates the plot once the element is in the document (it needs a width). */
   mount(): void {
     if (this.plot !== null) return;
     const width = Math.max(this.plotHost.clientWidth, 280);
-    this.plot = new uPlot(this.options(width), [[], []], this.plotHost);
+    this.plot = new uPlot(this.options(width), [[], [], []], this.plotHost);
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(this.plotHost);
-    if (this.probabilities !== null) {
-      const pending = this.probabilities;
-      this.probabilities = null;
-      this.update(pending, this.plays);
-    }
+    this.redraw();
   }
 
   setHomeName(name: string): void {
     if (name === this.homeName) return;
-    this.homeName = name;
-    if (this.plot !== null) {
-      // The legend label is part of the series options: rebuild with the same data.
-      const { data, width } = this.plot;
-      this.plot.destroy();
-      this.plot = new uPlot(this.options(width), data, this.plotHost);
-    }
+    this.homeName = name; // only the caption names the team (the legend names the sources)
     this.updateCaption();
   }
 
@@ -74,23 +85,45 @@ export class WinProbabilityChart {
       // The period length is baked into the axis options: rebuild the plot for the new sport.
       const width = this.plot.width;
       this.plot.destroy();
-      this.plot = new uPlot(this.options(width), [[], []], this.plotHost);
+      this.plot = new uPlot(this.options(width), [[], [], []], this.plotHost);
     }
-    const pending = this.probabilities;
-    this.probabilities = null;
-    if (pending !== null) this.update(pending, this.plays);
+    this.redraw();
   }
 
-  /** New points, placed on game time by their plays' periods and clocks. */
-  update(probabilities: readonly Probability[], plays: readonly Play[] = this.plays): void {
-    if (probabilities === this.probabilities && plays === this.plays) return;
+  /** New points, placed on game time by their plays' periods and clocks (market points through
+   *  the plays' wallclocks). */
+  update(
+    probabilities: readonly Probability[],
+    plays: readonly Play[] = this.plays,
+    market: readonly MarketPoint[] = this.market,
+    marketStatus: MarketStatusData | null = this.marketStatus,
+  ): void {
+    if (
+      probabilities === this.probabilities &&
+      plays === this.plays &&
+      market === this.market &&
+      marketStatus === this.marketStatus
+    ) {
+      return;
+    }
     this.probabilities = probabilities;
     this.plays = plays;
-    if (this.plot === null) return;
-    const series = chartSeries(probabilities, plays, this.regulation);
-    this.plot.setData([series.x, series.y]);
-    this.element.dataset.points = String(series.x.length);
+    this.market = market;
+    this.marketStatus = marketStatus;
+    this.redraw();
+  }
+
+  private redraw(): void {
+    if (this.plot === null || this.probabilities === null) return;
+    const espn = chartSeries(this.probabilities, this.plays, this.regulation);
+    const market = marketChartSeries(this.market, this.plays, this.regulation);
+    this.marketPoints = market.x.length;
+    this.plot.setData(alignSeries(espn, market));
+    this.plot.setSeries(2, { show: market.x.length > 0 });
+    this.element.dataset.points = String(espn.x.length);
+    this.element.dataset.marketPoints = String(market.x.length);
     this.updateCaption();
+    this.updateNote();
   }
 
   destroy(): void {
@@ -102,12 +135,23 @@ export class WinProbabilityChart {
 
   private updateCaption(): void {
     const last = this.probabilities?.[this.probabilities.length - 1];
+    const market = this.marketPoints > 0 ? lastImplied(this.market) : null;
+    const parts: string[] = [];
+    if (last !== undefined) parts.push(`ESPN ${percent(last.home, 1)}`);
+    if (market !== null) parts.push(`Kalshi market ${percent(market, 1)}`);
     setText(
       this.caption,
-      last === undefined
-        ? 'Waiting for win probability…'
-        : `${this.homeName} win probability: ${percent(last.home, 1)}`,
+      parts.length === 0 ? 'Waiting for win probability…' : `${this.homeName} win probability: ${parts.join(' · ')}`,
     );
+  }
+
+  /** Says plainly when there is no market line to draw, and why. */
+  private updateNote(): void {
+    const note = marketNote(this.marketStatus, this.market, this.marketPoints > 0);
+    setText(this.note, note?.text ?? '');
+    this.note.hidden = note === null;
+    setAttrs(this.note, { title: note?.title ?? null });
+    this.element.dataset.market = this.marketStatus?.state ?? 'unknown';
   }
 
   private resize(): void {
@@ -121,7 +165,11 @@ export class WinProbabilityChart {
     // Legend values: the hovered point, or the latest point when the cursor is off the chart.
     const latest = (u: uPlot, seriesIdx: number): number | null => {
       const values = u.data[seriesIdx] ?? [];
-      return (values[values.length - 1] as number | null | undefined) ?? null;
+      for (let i = values.length - 1; i >= 0; i--) {
+        const value = values[i];
+        if (value !== null && value !== undefined) return value;
+      }
+      return null;
     };
     const period = this.regulation / 60 / 4;
     const gameTime = (u: uPlot, value: number | null, _s: number, idx: number | null): string => {
@@ -138,7 +186,23 @@ export class WinProbabilityChart {
       scales: { x: { time: false, range: (_u, _min, max) => [0, Math.max(4 * period, max)] }, y: { range: [0, 1] } },
       series: [
         { label: 'Game time', value: gameTime },
-        { label: this.homeName, stroke: LINE, width: 2, fill: FILL, value: percentValue, points: { show: false } },
+        {
+          label: 'ESPN',
+          stroke: LINE,
+          width: 2,
+          fill: FILL,
+          value: percentValue,
+          points: { show: false },
+          spanGaps: true,
+        },
+        {
+          label: 'Kalshi market',
+          stroke: MARKET_LINE,
+          width: 2,
+          value: percentValue,
+          points: { show: false },
+          spanGaps: true,
+        },
       ],
       axes: [
         {
@@ -157,9 +221,10 @@ export class WinProbabilityChart {
           values: (_u, splits) => splits.map((v) => percent(v)),
         },
       ],
-      cursor: { drag: { x: false, y: false } },
+      // Hover: each line's nearest point (the aligned data holds nulls where the other has one).
+      cursor: { drag: { x: false, y: false }, hover: { skip: [null, undefined] } },
       legend: { show: true, live: true },
-      hooks: { draw: [drawMidline] },
+      hooks: { draw: [drawMidline, (u) => drawPeriodMarkers(u, period)] },
     };
   }
 }
@@ -178,6 +243,33 @@ function drawMidline(u: uPlot): void {
   ctx.lineTo(left + width, y);
   ctx.stroke();
   ctx.restore();
+}
+
+/** A vertical line at the start of every period after the first. */
+function drawPeriodMarkers(u: uPlot, period: number): void {
+  const { top, height } = u.bbox;
+  const max = u.scales.x?.max ?? 0;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.strokeStyle = PERIOD_LINE;
+  ctx.lineWidth = Math.max(1, devicePixelRatio);
+  for (const start of periodStarts(max, period).slice(1)) {
+    const x = Math.round(u.valToPos(start, 'x', true));
+    ctx.beginPath();
+    ctx.moveTo(x, top);
+    ctx.lineTo(x, top + height);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+/** The newest market point's home probability. */
+function lastImplied(market: readonly MarketPoint[]): number | null {
+  for (let i = market.length - 1; i >= 0; i--) {
+    const value = market[i]?.implied_home;
+    if (value !== null && value !== undefined) return value;
+  }
+  return null;
 }
 
 /** Period starts (in game minutes) up to `max`: the x axis ticks. */

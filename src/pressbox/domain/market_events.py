@@ -97,3 +97,35 @@ def last_market_status(events: Iterable[StoredEvent]) -> MarketStatus | None:
         if event.type is EventType.MARKET_STATUS:
             found = MarketStatus.from_json(event.data)
     return found
+
+
+def market_summary(
+    previous: dict[str, Any] | None, events: Iterable[StoredEvent]
+) -> dict[str, Any] | None:
+    """The game summary's `market` after `events` (docs/protocol.md): the last `market_status`'s
+    state, reason and event, and the last point's ticker, home probability, last trade and time.
+    `previous` is the summary before them (None: no market event yet); it is not changed."""
+    summary = previous
+    for event in events:
+        if event.type is EventType.MARKET_STATUS:
+            summary = {
+                **(summary or _NO_POINT),
+                "state": event.data["state"],
+                "reason": event.data.get("reason"),
+                "event_ticker": event.data.get("event_ticker"),
+            }
+        elif event.type is EventType.MARKET:
+            summary = {
+                "state": None,
+                "reason": None,
+                "event_ticker": None,
+                **(summary or {}),
+                "ticker": event.data.get("ticker"),
+                "implied_home": event.data.get("implied_home"),
+                "last": event.data.get("last"),
+                "time": event.data.get("time"),
+            }
+    return summary
+
+
+_NO_POINT: dict[str, Any] = {"ticker": None, "implied_home": None, "last": None, "time": None}

@@ -160,10 +160,20 @@ async def replay_upstream(
 
 @asynccontextmanager
 async def replay_kalshi(
-    clock: Clock, recordings: Path | None = None, host: str = "127.0.0.1", port: int = 0
+    clock: Clock,
+    recordings: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    url: str | None = None,
 ) -> AsyncIterator[str]:
     """Serve a fake Kalshi on loopback: the recorded Kalshi documents of `recordings` (none:
-    no market at all); yields its REST base URL (`…/trade-api/v2`) for `open_runtime`."""
+    no market at all); yields its REST base URL (`…/trade-api/v2`) for `open_runtime`. Given
+    `url` (another Kalshi-compatible server, `pressbox replay --kalshi-url`), serve nothing and
+    yield it."""
+    if url:
+        yield url.rstrip("/")
+        return
     data = KalshiData.from_recordings(recordings) if recordings else KalshiData()
     async with running(FakeKalshi(data, clock).app(), host, port) as url:
         yield url + REST_PREFIX

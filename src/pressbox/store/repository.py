@@ -21,6 +21,7 @@ from pressbox.cancellation import finishing
 from pressbox.clock import format_time
 from pressbox.domain.events import Event, EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus, check_transition
+from pressbox.domain.market_events import market_summary
 from pressbox.errors import LeaseLost, StoreError
 from pressbox.store.tables import events, games, streams
 
@@ -172,11 +173,16 @@ class Store:
         if not new:
             return []
         async with self._tx() as conn:
-            last = await conn.scalar(
-                select(games.c.last_seq).where(games.c.id == game_id).with_for_update()
-            )
-            if last is None:
+            row = (
+                await conn.execute(
+                    select(games.c.last_seq, games.c.market)
+                    .where(games.c.id == game_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
                 raise StoreError(f"unknown game {game_id}")
+            last, market = row
             keys = [e.key for e in new]
             known = set(
                 await conn.scalars(
@@ -196,7 +202,7 @@ class Store:
                 await conn.execute(
                     update(games)
                     .where(games.c.id == game_id)
-                    .values(last_seq=stored[-1].seq, **_summary_changes(stored))
+                    .values(last_seq=stored[-1].seq, **_summary_changes(stored, market))
                 )
         return stored
 
@@ -325,8 +331,12 @@ def _event_row(game_id: str, e: StoredEvent) -> dict[str, Any]:
     }
 
 
-def _summary_changes(stored: Sequence[StoredEvent]) -> dict[str, Any]:
+def _summary_changes(
+    stored: Sequence[StoredEvent], market: dict[str, Any] | None
+) -> dict[str, Any]:
     changes: dict[str, Any] = {"updated_at": stored[-1].at}
+    if any(e.type in (EventType.MARKET, EventType.MARKET_STATUS) for e in stored):
+        changes["market"] = market_summary(market, stored)
     for e in stored:
         if e.type is EventType.STATUS:
             changes["status"] = e.data
@@ -369,6 +379,7 @@ def _summary(row: Any) -> dict[str, Any]:
         "home": {**row["home"], "score": row["home_score"]},
         "away": {**row["away"], "score": row["away_score"]},
         "stream": stream,
+        "market": row["market"],
         "seq": row["last_seq"],
     }
 

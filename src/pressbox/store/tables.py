@@ -68,6 +68,7 @@ games = Table(
     Column("away_score", Integer, nullable=True),
     Column("last_seq", Integer, nullable=False, default=0),
     Column("updated_at", TZ, nullable=True),
+    Column("market", JSON, nullable=True),  # the game summary's `market` (docs/protocol.md)
 )
 
 streams = Table(

@@ -26,7 +26,7 @@ from fastapi import WebSocket
 
 from pressbox.bus import Bus, Subscription
 from pressbox.clock import Clock, format_time
-from pressbox.domain.events import StoredEvent
+from pressbox.domain.events import EventType, StoredEvent
 from pressbox.errors import PressboxError
 from pressbox.metrics import metrics
 from pressbox.store import Store
@@ -46,6 +46,15 @@ class LiveChannelError(PressboxError):
     """A game's live channel could not start or stopped on an error."""
 
 
+def market_health(market: dict[str, Any] | None) -> dict[str, Any]:
+    """The `market` and `market_detail` of a `status` message, from a `market_status` event's
+    data or a game summary's `market` (None: markets off or not looked for yet: "unknown")."""
+    if not market or not market.get("state"):
+        return {"market": "unknown", "market_detail": None}
+    detail = market.get("reason") or market.get("event_ticker")
+    return {"market": market["state"], "market_detail": detail}
+
+
 def _continues(events: Sequence[StoredEvent], seq: int) -> bool:
     """Whether `events` are exactly seq, seq + 1, ..."""
     return all(event.seq == seq + i for i, event in enumerate(events))
@@ -59,7 +68,9 @@ class GameChannel:
         self.game_id = game_id
         self.viewers: set[Viewer] = set()
         self.head = 0
-        self.status = encode({"type": "status", "stream": None, "espn": "live", "degraded": []})
+        self._health: dict[str, Any] = {"stream": None, "espn": "live", "degraded": []}
+        self._market: dict[str, Any] = market_health(None)
+        self.status = self._encode_status()
         self.closed = False
         self._window: deque[tuple[int, str]] = deque(maxlen=hub.settings.history_events)
         self._ready = asyncio.Event()
@@ -111,6 +122,9 @@ class GameChannel:
         self.head = start
         if events:
             self._remember(events, [encode_event(e) for e in events])
+        # The loaded events end at or after the row's seq: a market_status among them is newer.
+        statuses = [e.data for e in events if e.type is EventType.MARKET_STATUS]
+        self._market = market_health(statuses[-1] if statuses else game and game.get("market"))
         self.status = await self._read_status()
 
     async def _follow(self, subscription: Subscription) -> None:
@@ -159,6 +173,18 @@ class GameChannel:
                 viewer.position = last
                 delivered += 1
         metrics().ws_deliveries.add(delivered)
+        self._note_market(events)
+
+    def _note_market(self, events: Sequence[StoredEvent]) -> None:
+        """A `market_status` among `events` changes the status: tell the live viewers now."""
+        changes = [e.data for e in events if e.type is EventType.MARKET_STATUS]
+        if not changes:
+            return
+        self._market = market_health(changes[-1])
+        self.status = self._encode_status()
+        for viewer in tuple(self.viewers):
+            if viewer.live:
+                viewer.offer(self.status)
 
     async def _beat(self) -> None:
         """Heartbeat and status to every live viewer; the status is read once per game."""
@@ -175,15 +201,17 @@ class GameChannel:
                     viewer.offer(self.status)
 
     async def _read_status(self) -> str:
+        """The stream's health read from the store, with the market's as last seen."""
         stream = await self.hub.store.stream(self.game_id)
-        return encode(
-            {
-                "type": "status",
-                "stream": str(stream.status) if stream else None,
-                "espn": "degraded" if stream and stream.health else "live",
-                "degraded": sorted(stream.health) if stream else [],
-            }
-        )
+        self._health = {
+            "stream": str(stream.status) if stream else None,
+            "espn": "degraded" if stream and stream.health else "live",
+            "degraded": sorted(stream.health) if stream else [],
+        }
+        return self._encode_status()
+
+    def _encode_status(self) -> str:
+        return encode({"type": "status", **self._health, **self._market})
 
     async def catch_up(self, viewer: Viewer, after: int | None) -> None:
         """Queue to `viewer` what follows `after` (a snapshot when None or too far behind),
