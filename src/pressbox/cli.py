@@ -513,8 +513,8 @@ def streams_command(
         bool, typer.Option("--json", help="Print the JSON of GET /api/streams instead.")
     ] = False,
 ) -> None:
-    """Print every stream: game, status, owner, lease age, retries, last poll, degraded
-    documents, failure reason, and when it was scheduled, started and ended."""
+    """Print every stream: game, status, owner, lease age, retries, last poll, upstream
+    figures, degraded documents, failure reason, and when it was scheduled, started and ended."""
     settings = _settings()
     rows: list[dict[str, Any]] = _run(_streams(settings))
     if as_json:
@@ -535,7 +535,7 @@ async def _streams(settings: Settings) -> list[dict[str, Any]]:
 def streams_table(rows: list[dict[str, Any]]) -> Table:
     """The streams as a Rich table: the columns of GET /api/streams, times as HH:MM:SS."""
     table = Table(title=f"{len(rows)} stream(s)")
-    columns = ("game", "name", "status", "owner", "lease age", "retries", "last poll")
+    columns = ("game", "name", "status", "owner", "lease age", "retries", "last poll", "upstream")
     for column in (*columns, "degraded", "failure reason", "scheduled", "started", "ended"):
         table.add_column(column, overflow="fold")
     for r in rows:
@@ -548,11 +548,22 @@ def streams_table(rows: list[dict[str, Any]]) -> Table:
             "" if age is None else f"{age:.0f}s",
             str(r["retries"]),
             _clock_time(r["last_poll_at"]),
+            _fetches(r.get("fetches") or {}),
             ", ".join(r["degraded"]),
             r["failure_reason"] or "",
             *(_clock_time(r[key]) for key in ("scheduled_at", "started_at", "ended_at")),
         )
     return table
+
+
+def _fetches(fetches: dict[str, Any]) -> str:
+    """A stream's upstream figures: "412 req, 2.1 MB, 38 skipped, 12s queued"; empty: none."""
+    if not fetches:
+        return ""
+    return (
+        f"{fetches.get('requests', 0)} req, {fetches.get('bytes', 0) / 1e6:.1f} MB, "
+        f"{fetches.get('skipped', 0)} skipped, {fetches.get('waited', 0):.0f}s queued"
+    )
 
 
 def _clock_time(stamp: str | None) -> str:

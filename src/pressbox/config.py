@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     )
     espn_rate: Positive = Field(1.0, description="ESPN request budget, requests per second.")
     espn_burst: int = Field(5, ge=1, le=100, description="Requests the ESPN budget allows at once.")
+    fetch_policy: Literal["edge", "seed"] = Field(
+        "edge",
+        description="When documents are fetched: edge (a cheap sentinel, then only the live "
+        "edge of what changed; whole reads to reconcile) or seed (every document whole on "
+        "its fixed cadence: the benchmarks' baseline).",
+    )
+    reconcile_minutes: Positive = Field(
+        10.0,
+        description="Edge policy: minutes between two whole reads of plays, probabilities and "
+        "drives (corrections on older pages); one more at every break and at the end.",
+    )
     http_timeout: Positive = Field(
         10.0, description="Seconds before an upstream request times out."
     )

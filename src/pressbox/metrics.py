@@ -14,7 +14,9 @@ Names (Prometheus form; counters end in `_total`, durations are seconds):
 | `pressbox_upstream_request_duration_seconds` | host, document | time to the whole answer |
 | `pressbox_upstream_errors_total` | host, document, kind | failed requests, by kind (below) |
 | `pressbox_upstream_response_bytes_total` | host, document | body bytes received |
-| `pressbox_upstream_budget_wait_seconds` | host | wait for the request budget |
+| `pressbox_upstream_budget_wait_seconds` | host | wait for the request budget (and circuit) |
+| `pressbox_upstream_queue_wait_seconds` | host, priority | clock seconds queued for the budget |
+| `pressbox_upstream_skipped_total` | host, document, reason | fetches not sent (below) |
 | `pressbox_document_processing_duration_seconds` | document | track + commit of one document |
 | `pressbox_events_total` | type | events committed to the log |
 | `pressbox_ws_connections` | | open live WebSocket connections |
@@ -24,7 +26,10 @@ Names (Prometheus form; counters end in `_total`, durations are seconds):
 | `pressbox_ws_refusals_total` | reason | connections refused (caps, admission, origin...) |
 
 Upstream error kinds: `status_NNN` (an HTTP status), `timeout`, `network`, `blocked` (the host's
-circuit is open after a 403: nothing was sent).
+circuit is open after a 403: nothing was sent). Skip reasons: `fresh` (the last answer is still
+within its Cache-Control max-age: it is used again), `shared` (the same URL was being fetched:
+its answer is shared, e.g. one league scoreboard for every game's sentinel), `budget` (a
+low-priority fetch gave up its place in a saturated budget: the fetch policy tries it later).
 """
 
 from __future__ import annotations
@@ -84,6 +89,14 @@ class Metrics:
         )
         self.budget_wait = meter.create_histogram(
             "pressbox_upstream_budget_wait", unit="s", description="Wait for the request budget"
+        )
+        self.queue_wait = meter.create_histogram(
+            "pressbox_upstream_queue_wait",
+            unit="s",
+            description="Clock seconds queued for the request budget, by priority",
+        )
+        self.upstream_skipped = meter.create_counter(
+            "pressbox_upstream_skipped", description="Upstream fetches not sent, by reason"
         )
         self.processing = meter.create_histogram(
             "pressbox_document_processing_duration",

@@ -13,6 +13,7 @@ import httpx
 from pressbox.bus import Bus, open_bus
 from pressbox.clock import Clock
 from pressbox.config import Settings
+from pressbox.domain.fetch_policy import policy_for
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.http import HttpClient
@@ -22,6 +23,7 @@ from pressbox.sources.scoreboard import ScoreboardClient
 from pressbox.store import Store
 from pressbox.store.migrate import upgrade
 from pressbox.streaming.market import KalshiMarkets, MarketSource
+from pressbox.streaming.sentinel import LeagueBoard
 from pressbox.streaming.streamer import Streamer, StreamLimits
 
 
@@ -37,6 +39,8 @@ class Runtime:
     scoreboards: ScoreboardClient  # ESPN's site API: another host, its own budget
     #: Every game's market line (Kalshi: another host, its own budget); None with markets off.
     markets: MarketSource | None = None
+    #: The league scoreboards as every game's change sentinel (the edge fetch policy).
+    board: LeagueBoard | None = None
 
     def streamer(self, game_id: str, league: str, owner: str | None = None) -> Streamer:
         """A streamer for one game of `league`, wired to this runtime; `owner` is the lease
@@ -56,6 +60,12 @@ class Runtime:
             limits,
             owner,
             markets=self.markets,
+            policy=policy_for(
+                self.settings.fetch_policy,
+                self.settings.profile(league),
+                timedelta(minutes=self.settings.reconcile_minutes),
+            ),
+            board=self.board,
         )
 
 
@@ -124,7 +134,10 @@ async def open_runtime(
     bus = open_bus(settings.bus_url)
     try:
         espn = EspnClient(http)
-        yield Runtime(settings, clock, store, bus, espn, ScoreboardClient(site), markets)
+        scoreboards = ScoreboardClient(site)
+        yield Runtime(
+            settings, clock, store, bus, espn, scoreboards, markets, LeagueBoard(scoreboards)
+        )
     finally:
         await bus.aclose()
         if kalshi is not None:

@@ -235,7 +235,10 @@ async def test_metrics_after_a_replayed_game(tmp_path: Path, recordings_dir: Pat
     """The listed series, with real values, after the NBA game replayed to its end."""
     plan = plan_replay([recordings_dir / "games" / "nba-401772994" / "summary.json"])
     clock = ScaledClock(plan.start, 1000)
-    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/pressbox.db")
+    # The seed's fixed cadences: every document (the status one too) polled all game long.
+    settings = load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/pressbox.db", fetch_policy="seed"
+    )
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
         open_runtime(settings, clock, espn_url) as runtime,

@@ -78,6 +78,7 @@ async def test_the_stream_table_shows_every_stream_with_lease_health_and_reason(
         "lease_expires_at": "2025-08-23T16:00:35Z",
         "retries": 0,
         "last_poll_at": None,
+        "fetches": {},
         "degraded": ["plays"],
         "failure_reason": None,
         "scheduled_at": "2025-08-23T16:00:00Z",
@@ -89,6 +90,13 @@ async def test_the_stream_table_shows_every_stream_with_lease_health_and_reason(
     assert failed["owner"] is None and failed["lease_age_seconds"] is None
     assert failed["failure_reason"] == "status failed 20 times"
     assert failed["status"] == "Failed" and failed["ended_at"] == "2025-08-23T16:00:00Z"
+
+    # The streamer's upstream figures come with its owner's lease renewals.
+    fetches = {"requests": 12, "bytes": 34567, "skipped": 3, "waited": 1.5}
+    now = T0 + timedelta(seconds=10)
+    assert await Leases(store).renew("401756846", "runner-a", now, 30.0, fetches=fetches)
+    async with client(store) as http:
+        assert (await streams(http))["401756846"]["fetches"] == fetches
 
 
 async def test_degraded_documents_show_in_the_snapshot_and_the_game_list(store: Store) -> None:

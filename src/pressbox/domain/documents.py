@@ -58,9 +58,30 @@ class Document:
             return pages[0]
         first = dict(pages[0].body)
         first["items"] = [item for page in pages for item in page.body.get("items", [])]
+        if "count" in pages[-1].body:  # the last page read knows the latest count
+            first["count"] = pages[-1].body["count"]
         digest = hashlib.sha256("".join(p.digest for p in pages).encode()).hexdigest()
         size = sum(p.size for p in pages)
         return cls(pages[0].kind, first, digest, pages[-1].fetched_at, size)
+
+    @property
+    def items(self) -> list[Any]:
+        """The `items` of a collection ([] for anything else)."""
+        items = self.body.get("items") if isinstance(self.body, dict) else None
+        return items if isinstance(items, list) else []
+
+    @property
+    def count(self) -> int | None:
+        """`count` of a paged collection: its items on every page (None when absent)."""
+        value = self.body.get("count") if isinstance(self.body, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def complete(self) -> bool:
+        """Whether this document holds every item of its collection (a whole read), so that an
+        item missing from it was removed upstream. True for a document that is no collection."""
+        count = self.count
+        return count is None or len(self.items) >= count
 
     @property
     def page_count(self) -> int:

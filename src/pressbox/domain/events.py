@@ -20,6 +20,7 @@ class EventType(StrEnum):
     SITUATION = "situation"
     PLAY_ADDED = "play_added"
     PLAY_CORRECTED = "play_corrected"
+    PLAY_REMOVED = "play_removed"
     PROBABILITY = "probability"
     DRIVE = "drive"
     MARKET = "market"

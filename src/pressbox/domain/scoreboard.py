@@ -83,13 +83,26 @@ class BoardCompetitor(_Model):
     score: str | int | None = None
 
 
+class BoardLastPlay(_Model):
+    """`situation.lastPlay`: the game's latest play (its id is what changes with every play)."""
+
+    id: str | None = None
+
+
+class BoardSituation(_Model):
+    """A live competition's `situation` (only its last play is read)."""
+
+    last_play: BoardLastPlay | None = Field(None, alias="lastPlay")
+
+
 class BoardCompetition(_Model):
-    """`competitions[0]`: the sides and (again) the status."""
+    """`competitions[0]`: the sides, (again) the status, and the situation of a live game."""
 
     id: str = ""
     date: EspnTime | None = None
     competitors: list[BoardCompetitor]
     status: BoardStatus | None = None
+    situation: BoardSituation | None = None
 
     @field_validator("competitors")
     @classmethod
@@ -144,6 +157,8 @@ class BoardGame:
     status: BoardStatus
     home_score: int | None
     away_score: int | None
+    #: The id of the game's last play (`situation.lastPlay`), None before the first one.
+    last_play_id: str | None = None
 
     @property
     def phase(self) -> Phase:
@@ -223,7 +238,13 @@ def board_game(event: BoardEvent, sport: str, league: str) -> BoardGame:
         status=status,
         home_score=None if pregame else _score(sides["home"].score),
         away_score=None if pregame else _score(sides["away"].score),
+        last_play_id=_last_play(competition.situation),
     )
+
+
+def _last_play(situation: BoardSituation | None) -> str | None:
+    last = situation.last_play if situation else None
+    return last.id if last and last.id else None
 
 
 def _team(competitor: BoardCompetitor) -> Team:

@@ -33,6 +33,8 @@ class GameState:
             self.situation = event.data
         elif event.type in (EventType.PLAY_ADDED, EventType.PLAY_CORRECTED):
             self.plays[event.data["id"]] = event.data
+        elif event.type is EventType.PLAY_REMOVED:
+            self.plays.pop(event.data["id"], None)
         elif event.type is EventType.PROBABILITY:
             self.probabilities.append(event.data)
         elif event.type is EventType.MARKET:

@@ -39,11 +39,20 @@ class Tracker:
         self._wallclocks: dict[str, str] = {}
         self._probabilities: set[str] = set()
         self._drives: dict[str, str] = {}
+        self._removed: set[str] = set()  # plays removed upstream (one may come back)
 
     @property
     def phase(self) -> Phase | None:
         """The game phase of the last status seen, or None before any."""
         return Phase(self.status["phase"]) if self.status else None
+
+    def has_play(self, play_id: str) -> bool:
+        """Whether the play `play_id` has been seen (and not removed since)."""
+        return play_id in self._plays
+
+    def has_probability(self, item_id: str) -> bool:
+        """Whether the probability point `item_id` (its play's id) has been seen."""
+        return item_id in self._probabilities
 
     def apply(self, document: Document) -> list[Event]:
         """Events for what changed since the last document of its kind; [] for the same body."""
@@ -51,6 +60,9 @@ class Tracker:
             return []
         handler = self._handlers().get(document.kind)
         events = handler(document.body, document.fetched_at) if handler else []
+        if document.kind is DocumentKind.PLAYS and document.complete:
+            # Only a whole read shows that a play is gone; an edge read holds a few pages.
+            events[:0] = self._removed_plays(document)
         self._digests[document.kind] = document.digest
         return events
 
@@ -68,6 +80,9 @@ class Tracker:
                 self._plays[data["id"]] = (data.get("modified"), data["text"])
                 if data.get("wallclock"):
                     self._wallclocks[data["id"]] = data["wallclock"]
+            elif event.type is EventType.PLAY_REMOVED:
+                self._plays.pop(data["id"], None)
+                self._removed.add(data["id"])
             elif event.type is EventType.PROBABILITY:
                 self._probabilities.add(data["id"])
             elif event.type is EventType.DRIVE:
@@ -138,11 +153,26 @@ class Tracker:
         self._plays[play.id] = (play.modified, play.text)
         if play.wallclock:
             self._wallclocks[play.id] = play.wallclock
-        if seen is None:
+        if seen is None and play.id not in self._removed:
             return Event(EventType.PLAY_ADDED, f"play:{play.id}", at, data)
+        if seen is None:  # removed, then back: a key of its own, or the log would drop it
+            key = f"play:{play.id}:back:{play.modified}:{fingerprint(play.text)}"
+            return Event(EventType.PLAY_ADDED, key, at, data)
         data["previous_text"] = seen[1]
         key = f"play:{play.id}:{play.modified}:{fingerprint(play.text)}"
         return Event(EventType.PLAY_CORRECTED, key, at, data)
+
+    def _removed_plays(self, document: Document) -> list[Event]:
+        """`play_removed` for every play seen before that a whole plays document lacks."""
+        present = {item.get("id") for item in document.items if isinstance(item, dict)}
+        events = []
+        for play_id in [p for p in self._plays if p not in present]:
+            modified, text = self._plays.pop(play_id)
+            self._removed.add(play_id)
+            data = {"id": play_id, "previous_text": text}
+            key = f"play:{play_id}:removed:{modified}:{fingerprint(text)}"
+            events.append(Event(EventType.PLAY_REMOVED, key, document.fetched_at, data))
+        return events
 
     def _score_event(self, last: PlayItem, at: datetime) -> list[Event]:
         score = (last.home_score, last.away_score)

@@ -177,9 +177,11 @@ class Leases:
         now: datetime,
         ttl: float,
         last_poll: datetime | None = None,
+        fetches: dict[str, Any] | None = None,
     ) -> bool:
-        """Extend `owner`'s lease to now + ttl. False when the lease is lost: another runner
-        holds the stream, or it left the running states (final, postponed, not yet due)."""
+        """Extend `owner`'s lease to now + ttl (with the streamer's last poll and its upstream
+        figures). False when the lease is lost: another runner holds the stream, or it left the
+        running states (final, postponed, not yet due)."""
         c = streams.c
         values: dict[str, Any] = {
             "lease_expires_at": now + timedelta(seconds=ttl),
@@ -187,6 +189,8 @@ class Leases:
         }
         if last_poll is not None:
             values["last_poll_at"] = last_poll
+        if fetches is not None:
+            values["fetches"] = fetches
         async with self.store._tx() as conn:
             renewed = await conn.execute(
                 update(streams)

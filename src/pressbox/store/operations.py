@@ -49,6 +49,7 @@ class StreamView:
             "lease_expires_at": _time(r.lease_expires_at),
             "retries": r.retry_count,
             "last_poll_at": _time(r.last_poll_at),
+            "fetches": r.fetches or {},
             "degraded": sorted(r.health),
             "failure_reason": r.failure_reason,
             "scheduled_at": _time(r.scheduled_at),

@@ -68,6 +68,8 @@ class StreamRecord:
     lease_expires_at: datetime | None = None
     heartbeat_at: datetime | None = None
     last_poll_at: datetime | None = None
+    #: What the streamer asked of upstream (`sources.http.FetchTally`), at its last renewal.
+    fetches: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, m: Any) -> StreamRecord:
@@ -85,6 +87,7 @@ class StreamRecord:
             m["lease_expires_at"],
             m["heartbeat_at"],
             m["last_poll_at"],
+            m.get("fetches"),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -88,6 +88,7 @@ streams = Table(
     Column("lease_expires_at", TZ, nullable=True),
     Column("heartbeat_at", TZ, nullable=True),  # the holder's last renewal
     Column("last_poll_at", TZ, nullable=True),  # the streamer's last successful status poll
+    Column("fetches", JSON, nullable=True),  # what its streamer asked of upstream (FetchTally)
     Index("ix_streams_status_scheduled_at", "status", "scheduled_at"),
 )
 

@@ -163,7 +163,12 @@ class StreamRunner:
             now = self.clock.now()
             try:
                 kept = await self.leases.renew(
-                    game_id, self.owner_id, now, self.lease_ttl, streamer.last_poll
+                    game_id,
+                    self.owner_id,
+                    now,
+                    self.lease_ttl,
+                    streamer.last_poll,
+                    streamer.tally.to_json(),
                 )
             except StoreError as exc:
                 if self.clock.now().timestamp() + every >= expires.timestamp():

@@ -1,8 +1,10 @@
 """The streamer: one supervisor per game. It polls, tracks, commits, then publishes.
 
 A status loop follows the game (slowly before it, faster during it) and drives the persisted
-lifecycle; while the game is live one worker per document polls on that document's cadence. Every
-exit path (final, failure, cancellation, shutdown) cancels and awaits every worker.
+lifecycle; while the game is live one worker per document fetches it when the fetch policy
+(`domain.fetch_policy`) says it is due, and how (whole, or only a collection's live edge). A
+sentinel change wakes the workers that wait for one. Every exit path (final, failure,
+cancellation, shutdown) cancels and awaits every worker.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pressbox import logs
@@ -22,8 +24,16 @@ from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.documents import Document, DocumentKind
 from pressbox.domain.events import Event, EventType
+from pressbox.domain.fetch_policy import (
+    EDGE_KINDS,
+    EdgePolicy,
+    FetchMode,
+    FetchPolicy,
+    GameView,
+)
 from pressbox.domain.lifecycle import IllegalTransition, StreamStatus, status_for_phase
 from pressbox.domain.market_events import MarketStatus, last_market_status
+from pressbox.domain.scoreboard import BoardGame
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
 from pressbox.errors import (
@@ -36,10 +46,12 @@ from pressbox.errors import (
 )
 from pressbox.metrics import metrics
 from pressbox.sources.espn import EspnClient
+from pressbox.sources.http import CacheUse, FetchSkipped, FetchTally, fetch_tally
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
 from pressbox.streaming.discovery import GameDocuments, discover, rediscover
 from pressbox.streaming.market import MarketSource
+from pressbox.streaming.sentinel import LeagueBoard, board_day, status_document
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +61,20 @@ PAUSE_PHASES = frozenset({Phase.BREAK, Phase.HALFTIME})
 #: How often a competition document missing some links is re-read within one phase.
 REDISCOVER_EVERY = timedelta(minutes=10)
 _IN_GAME = frozenset({StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.DELAYED})
+#: A due time closer than this is now (a clock that rounds must not make a worker spin).
+_NOW = 1e-3
+#: Drives and leaders give up their place in a saturated budget after this wait, and try again
+#: this much later (counted as skipped): fresher documents go first.
+SLOW_MAX_WAIT = 30.0
+SLOW_RETRY = 30.0
+#: With the league scoreboard as sentinel, the live status loop looks at it this often (the
+#: board's copy is shared by every game until its max-age passes: nearly free).
+BOARD_EVERY = 5.0
+#: After the board failed or lacked the game, it is asked again only this much later; after
+#: BOARD_MISSES misses in a row, never again by this streamer (a replay of recorded documents
+#: has no board; real ESPN always has one).
+BOARD_RETRY = timedelta(minutes=5)
+BOARD_MISSES = 3
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,8 @@ class Streamer:
         limits: StreamLimits | None = None,
         owner: str | None = None,
         markets: MarketSource | None = None,
+        policy: FetchPolicy | None = None,
+        board: LeagueBoard | None = None,
     ) -> None:
         self.game_id = game_id
         #: The lease owner this streamer runs for: its lifecycle writes require the lease.
@@ -94,6 +122,18 @@ class Streamer:
         self._market: asyncio.Task[None] | None = None
         self._market_status: MarketStatus | None = None  # the last one logged
         self.tracker = Tracker()
+        #: When and how each document is fetched (default: the edge policy).
+        self.policy: FetchPolicy = policy or EdgePolicy(profile)
+        self.view = GameView()
+        #: What this stream asked of upstream (persisted with each lease renewal).
+        self.tally = FetchTally()
+        #: The league scoreboard as sentinel (edge policy): status, score and last play of the
+        #: game without a request of its own. None: the status and situation documents.
+        self.board = board if isinstance(self.policy, EdgePolicy) else None
+        self._board_day: date | None = None
+        self._board_retry: datetime | None = None  # no board before then
+        self._board_misses = 0
+        self._nudges: dict[DocumentKind, asyncio.Event] = {}
         self.status = StreamStatus.SCHEDULED
         self._health: dict[str, str] = {}
         self._health_lock = asyncio.Lock()
@@ -112,6 +152,7 @@ class Streamer:
         """Follow the game until the stream leaves the running states; returns where it ended
         (Completed, Failed, Canceled, or Postponed for the scheduler to pick up again)."""
         logs.game_id.set(self.game_id)
+        fetch_tally.set(self.tally)  # the workers' tasks, created below, inherit it
         stream = await self.store.stream(self.game_id)
         if stream is None:
             raise PressboxError(f"game {self.game_id} has no stream")
@@ -156,6 +197,8 @@ class Streamer:
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
             await self.store.upsert_game(game, self.clock.now())
+            if game.start_time is not None:
+                self._board_day = board_day(game.start_time)
             await self._recover("discovery")
             if self.status is StreamStatus.SCHEDULED:
                 await self._move(StreamStatus.AWAITING_START)
@@ -167,7 +210,7 @@ class Streamer:
             started = self.clock.now()
             self._check_duration()
             try:
-                status = await self.espn.document(DocumentKind.STATUS, documents.status)
+                status = await self._status(documents)
                 # Reading the body can fail too (UpstreamDataError): a failed poll, not a crash.
                 changes = await finish(self._track(status))
             except UpstreamError as exc:
@@ -235,8 +278,57 @@ class Streamer:
 
     def _status_cadence(self) -> float:
         if self.status in (StreamStatus.ACTIVE, StreamStatus.PAUSED):
+            if self.view.board_at is not None:
+                return min(BOARD_EVERY, self.profile.status_cadence_live)
             return self.profile.status_cadence_live
         return self.profile.status_cadence_pregame
+
+    async def _status(self, documents: GameDocuments) -> Document:
+        """The game's status: from the league scoreboard when it shows the game (which also
+        feeds the sentinel), else from the status document."""
+        game = await self._board_game()
+        if game is not None:
+            now = self.clock.now()
+            self._observe_board(game.last_play_id, (game.home_score, game.away_score), now)
+            return status_document(game, now)
+        self.view.board_at = None
+        return await self.espn.document(
+            DocumentKind.STATUS, documents.status, cache=self._cache_use
+        )
+
+    async def _board_game(self) -> BoardGame | None:
+        """The game on the league scoreboard while it is in play (before it, the status
+        document's slow poll costs little), or None."""
+        if self.board is None or self._board_day is None or self._board_misses >= BOARD_MISSES:
+            return None
+        if self.status not in (StreamStatus.ACTIVE, StreamStatus.PAUSED):
+            return None
+        now = self.clock.now()
+        if self._board_retry is not None and now < self._board_retry:
+            return None
+        try:
+            game = await self.board.game(
+                self.profile.sport, self.profile.league, self._board_day, self.game_id
+            )
+        except UpstreamError as exc:
+            log.info("game %s: no scoreboard (%s); status document instead", self.game_id, exc)
+            game = None
+        self._board_misses = 0 if game is not None else self._board_misses + 1
+        self._board_retry = None if game is not None else now + BOARD_RETRY
+        return game
+
+    def _observe_board(
+        self, last_play: str | None, score: tuple[int | None, int | None], now: datetime
+    ) -> None:
+        before = (self.view.changes, self.view.slow_changes)
+        self.view.observe_board(last_play, score, now)
+        if (self.view.changes, self.view.slow_changes) != before:
+            self._nudge()
+
+    def _nudge(self) -> None:
+        """Wake every worker waiting for a change."""
+        for nudge in self._nudges.values():
+            nudge.set()
 
     def _start_workers(self, documents: GameDocuments) -> None:
         for kind, url in documents.refs.items():
@@ -255,27 +347,83 @@ class Streamer:
             if isinstance(result, Exception):
                 log.error("worker %s ended with an error", task.get_name(), exc_info=result)
 
+    @property
+    def _cache_use(self) -> CacheUse:
+        """A policy that honours max-age waits a fresh copy out; the seed always asked."""
+        return "wait" if self.policy.honors_max_age else "ignore"
+
     async def _poll(self, kind: DocumentKind, url: str) -> None:
-        """One document's worker: poll on its cadence, back off on failure, never raise."""
-        cadence = self.profile.cadence(kind)
+        """One document's worker: fetch when the policy says, back off on failure, never raise."""
+        cadence = self.profile.cadences.get(kind, 10.0)
         backoff = Backoff(initial=cadence, cap=max(60.0, 4 * cadence))
         while True:
-            started = self.clock.now()
+            plan = self.policy.plan(kind, self.view, self.clock.now())
+            if plan.delay > _NOW:
+                await self._wait(kind, plan.delay)
+                continue
             try:
-                await self._fetch_and_commit(kind, url)
+                await self._fetch_and_commit(kind, url, plan.mode)
+            except FetchSkipped as exc:
+                log.info("game %s: %s", self.game_id, exc)
+                await self.clock.sleep(SLOW_RETRY)
+                continue
             except (UpstreamError, StoreError) as exc:
                 await self._degrade(str(kind), exc)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
             backoff.reset()
             await self._recover(str(kind))
-            await self._sleep_rest(started, cadence)
 
-    async def _fetch_and_commit(self, kind: DocumentKind, url: str) -> None:
-        document = await self._fetch(kind, url)
+    async def _wait(self, kind: DocumentKind, delay: float) -> None:
+        """Sleep `delay`, or less if a sentinel change nudges `kind` (seed: never nudged)."""
+        if not isinstance(self.policy, EdgePolicy):
+            await self.clock.sleep(delay)
+            return
+        nudge = self._nudges.setdefault(kind, asyncio.Event())
+        nudge.clear()  # the plan just made already saw every change so far
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        waker = asyncio.ensure_future(nudge.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+
+    async def _fetch_and_commit(
+        self,
+        kind: DocumentKind,
+        url: str,
+        mode: FetchMode = FetchMode.WHOLE,
+        cache: CacheUse | None = None,
+    ) -> None:
+        started = self.clock.now()
+        document = await self._fetch(kind, url, mode, cache or self._cache_use)
         began = time.perf_counter()
         await finish(self._track(document))
         metrics().processing.record(time.perf_counter() - began, {"document": str(kind)})
+        whole = mode is FetchMode.WHOLE or document.complete
+        self.view.fetched(
+            kind,
+            FetchMode.WHOLE if whole else FetchMode.EDGE,
+            started,
+            document.count,
+            self._caught_up(kind),
+        )
+
+    def _caught_up(self, kind: DocumentKind) -> bool:
+        """Whether the tracker holds what the sentinel announced for `kind` (the last play, its
+        probability), or the policy has chased it long enough."""
+        last = self.view.last_play_id
+        if last is None or self.view.state(kind).chases + 1 >= self.policy.chase_limit():
+            return True
+        if kind is DocumentKind.PLAYS:
+            return self.tracker.has_play(last)
+        if kind is DocumentKind.PROBABILITIES:
+            return self.tracker.has_probability(last)
+        if kind is DocumentKind.SITUATION:
+            return (self.tracker.situation or {}).get("last_play_id") == last
+        return True
 
     async def _track(self, document: Document) -> list[Event]:
         """Apply a document and commit its events. Runs to its end once started (`finish`): the
@@ -283,23 +431,38 @@ class Streamer:
         events = self.tracker.apply(document)
         if not events:
             self._count_unchanged(document.kind)
+        changes = (self.view.changes, self.view.slow_changes)
+        self.view.observe(events)
+        if (self.view.changes, self.view.slow_changes) != changes:
+            self._nudge()
         await self._commit(events)
         return events
 
     def _count_unchanged(self, kind: DocumentKind) -> None:
         self.espn.http.stats.by_kind[str(kind)].unchanged += 1
 
-    async def _fetch(self, kind: DocumentKind, url: str) -> Document:
+    async def _fetch(
+        self, kind: DocumentKind, url: str, mode: FetchMode, cache: CacheUse
+    ) -> Document:
+        slow = isinstance(self.policy, EdgePolicy) and kind in (
+            DocumentKind.DRIVES,
+            DocumentKind.LEADERS,
+        )
+        max_wait = SLOW_MAX_WAIT if slow else None
         if kind in COLLECTIONS:
-            return await self.espn.collection(kind, url)
-        return await self.espn.document(kind, url)
+            known = self.view.state(kind).count
+            if mode is FetchMode.EDGE and kind in EDGE_KINDS and known is not None:
+                return await self.espn.edge(kind, url, known, cache=cache, max_wait=max_wait)
+            return await self.espn.collection(kind, url, cache=cache, max_wait=max_wait)
+        return await self.espn.document(kind, url, cache=cache, max_wait=max_wait)
 
     async def _reconcile(self, documents: GameDocuments) -> None:
-        """When play stops (a break, the final whistle), read every document once more."""
+        """When play stops (a break, the final whistle), read every document once more, whole
+        (and, when max-age is honoured, not a copy older than the last play)."""
         for kind, url in documents.refs.items():
             try:
-                await self._fetch_and_commit(kind, url)
-            except UpstreamError as exc:
+                await self._fetch_and_commit(kind, url, FetchMode.WHOLE)
+            except (UpstreamError, FetchSkipped) as exc:
                 log.warning("final read of %s for game %s failed: %s", kind, self.game_id, exc)
 
     async def _commit(self, events: Sequence[Event]) -> None:

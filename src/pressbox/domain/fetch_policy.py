@@ -1,0 +1,276 @@
+"""When each of a game's documents is fetched next, and how: the fetch policy. Pure: no I/O.
+
+The streamer's workers do the fetching; a `FetchPolicy` decides, from what the streamer observed
+of the game (a `GameView`), when a document is due and whether to read it whole or only its live
+edge (the last pages of a collection). Two policies:
+
+- `SeedPolicy`: every document on its fixed cadence, read whole. The seed's behaviour, kept as
+  the baseline of the benchmarks (`PRESSBOX_FETCH_POLICY=seed`).
+- `EdgePolicy` (the default): a cheap sentinel says when something changed: the league's
+  scoreboard (status, score and `situation.lastPlay` of every game in one request) when the
+  streamer has one, else the game's situation document on its cadence. The situation (with a
+  board), plays and probabilities are read when the sentinel changed, collections from their
+  live edge only (again while the sentinel's last play is not in them yet, a few times), plus a
+  slow safety poll; a whole read (reconciliation, which catches corrections and removals on
+  older pages) every `reconcile_every` and at every break and the end. Drives and leaders are
+  read after a drive change or a scoring play, at most every `slow_every`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from pressbox.domain.documents import DocumentKind
+from pressbox.domain.events import Event, EventType
+from pressbox.domain.sports import SportProfile
+
+#: Documents read from their live edge by the edge policy (collections whose items ascend).
+EDGE_KINDS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES, DocumentKind.DRIVES})
+#: Documents the edge policy reads on the sentinel's changes.
+LIVE_KINDS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES})
+
+
+class FetchMode(StrEnum):
+    """How a document is read."""
+
+    WHOLE = "whole"  # every page (a plain document is always read whole)
+    EDGE = "edge"  # a collection's last page(s) only
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """A decision: fetch in `mode` after `delay` seconds (0: now)."""
+
+    delay: float
+    mode: FetchMode
+
+
+@dataclass
+class DocumentState:
+    """What the streamer knows of one document's fetches."""
+
+    last: datetime | None = None  # when the last successful fetch began
+    last_whole: datetime | None = None
+    count: int | None = None  # items of the collection at the last read
+    seen: int = 0  # the view's `changes` the last fetch answered
+    slow_seen: int = 0  # the view's `slow_changes` the last fetch answered
+    chases: int = 0  # fetches since the sentinel's last play was first missing
+
+
+@dataclass
+class GameView:
+    """What the streamer observed of one game, as the policy needs it: counters of the changes
+    the sentinel showed, the sentinel's last play, and each document's fetches."""
+
+    documents: dict[DocumentKind, DocumentState] = field(default_factory=dict)
+    changes: int = 0  # sentinel changes: a new last play, a new period or status
+    slow_changes: int = 0  # drive changes and scoring plays
+    last_play_id: str | None = None
+    #: When the league scoreboard last showed the game (None: no board; the situation is the
+    #: sentinel).
+    board_at: datetime | None = None
+    _score: object = None
+    _status: tuple[object, object] | None = None
+    _drive: object = None
+    _possession: object = None
+
+    def state(self, kind: DocumentKind) -> DocumentState:
+        """The state of `kind` (created empty)."""
+        return self.documents.setdefault(kind, DocumentState())
+
+    def observe(self, events: Iterable[Event]) -> None:
+        """Count the changes that `events` (of any document) show."""
+        for event in events:
+            data = event.data
+            if event.type is EventType.SITUATION:
+                # With a board, the board's last play is the sentinel: a situation document
+                # lagging behind it must not move the last play back.
+                last = data.get("last_play_id")
+                if self.board_at is None and last != self.last_play_id:
+                    self.last_play_id = last
+                    self.changes += 1
+                if data.get("possession_team_id") != self._possession:
+                    self._possession = data.get("possession_team_id")
+                    self.slow_changes += 1
+            elif event.type is EventType.STATUS:
+                status = (data.get("period"), data.get("name"))
+                if status != self._status:
+                    self._status = status
+                    self.changes += 1
+                    self.slow_changes += 1
+            elif event.type is EventType.SCORE:
+                self.slow_changes += 1
+            elif event.type is EventType.PLAY_ADDED and data.get("drive_id") != self._drive:
+                self._drive = data.get("drive_id")
+                self.slow_changes += 1
+
+    def observe_board(
+        self, last_play_id: str | None, score: tuple[int | None, int | None], at: datetime
+    ) -> None:
+        """Count the changes the league scoreboard shows for the game at `at`."""
+        self.board_at = at
+        if last_play_id is not None and last_play_id != self.last_play_id:
+            self.last_play_id = last_play_id
+            self.changes += 1
+        if score != self._score:
+            self._score = score
+            self.slow_changes += 1
+
+    def fetched(
+        self,
+        kind: DocumentKind,
+        mode: FetchMode,
+        began: datetime,
+        count: int | None,
+        caught_up: bool = True,
+    ) -> None:
+        """Record a successful fetch of `kind` that began at `began`. `caught_up`: it held what
+        the sentinel announced (else the next fetch chases it)."""
+        state = self.state(kind)
+        state.last = began
+        if mode is FetchMode.WHOLE:
+            state.last_whole = began
+        if count is not None:
+            state.count = count
+        state.slow_seen = self.slow_changes
+        if caught_up:
+            state.seen, state.chases = self.changes, 0
+        else:
+            state.chases += 1
+
+
+class FetchPolicy(Protocol):
+    """Decides when and how each document of a game is fetched."""
+
+    @property
+    def name(self) -> str:
+        """`edge` or `seed`, as `PRESSBOX_FETCH_POLICY` names it."""
+        ...
+
+    @property
+    def honors_max_age(self) -> bool:
+        """Whether fetches respect the max-age of earlier answers (the seed ignored it)."""
+        ...
+
+    def plan(self, kind: DocumentKind, view: GameView, now: datetime) -> Fetch:
+        """The next fetch of `kind` as things stand at `now`."""
+        ...
+
+    def chase_limit(self) -> int:
+        """How many fetches may chase a change the sentinel announced."""
+        ...
+
+
+def _since(moment: datetime | None, now: datetime) -> float:
+    return float("inf") if moment is None else (now - moment).total_seconds()
+
+
+def _after(seconds: float, moment: datetime | None, now: datetime) -> float:
+    """Seconds from `now` until `seconds` after `moment` (0 if past; 0 if never)."""
+    return max(0.0, seconds - _since(moment, now))
+
+
+@dataclass(frozen=True)
+class SeedPolicy:
+    """Every document on its fixed cadence, read whole: the seed's request pattern."""
+
+    profile: SportProfile
+    name: str = "seed"
+    honors_max_age: bool = False
+
+    def plan(self, kind: DocumentKind, view: GameView, now: datetime) -> Fetch:
+        delay = _after(self.profile.cadence(kind), view.state(kind).last, now)
+        return Fetch(delay, FetchMode.WHOLE)
+
+    def chase_limit(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class EdgePolicy:
+    """Sentinel first, then the live edge of what changed; whole reads to reconcile."""
+
+    profile: SportProfile
+    #: A whole read of each collection this often (corrections and removals on older pages).
+    reconcile_every: timedelta = timedelta(minutes=10)
+    #: Plays and probabilities are read at least this often, changed or not.
+    safety_every: timedelta = timedelta(seconds=60)
+    #: Drives and leaders at most this often, and only after a drive change or a scoring play.
+    slow_every: timedelta = timedelta(seconds=60)
+    #: Between two fetches chasing a change the document did not show yet (its max-age).
+    chase_every: timedelta = timedelta(seconds=10)
+    chases: int = 3
+    #: A board that has not shown the game for this long is not relied on: the situation
+    #: document is polled on its cadence again.
+    board_stale: timedelta = timedelta(seconds=30)
+    name: str = "edge"
+    honors_max_age: bool = True
+
+    def plan(self, kind: DocumentKind, view: GameView, now: datetime) -> Fetch:
+        state = view.state(kind)
+        if kind in LIVE_KINDS or (kind is DocumentKind.SITUATION and self._board(view, now)):
+            return self._live(kind, state, view, now)
+        if kind in (DocumentKind.DRIVES, DocumentKind.LEADERS):
+            return self._slow(kind, state, view, now)
+        # The sentinel (situation) and anything else: on its cadence.
+        cadence = self.profile.cadences.get(kind, 5.0)
+        return Fetch(_after(cadence, state.last, now), FetchMode.WHOLE)
+
+    def chase_limit(self) -> int:
+        return self.chases
+
+    def _board(self, view: GameView, now: datetime) -> bool:
+        """Whether the league scoreboard is the game's sentinel now."""
+        return _since(view.board_at, now) < self.board_stale.total_seconds()
+
+    def _whole_due(self, state: DocumentState, now: datetime) -> float:
+        if state.count is None:
+            return 0.0
+        return _after(self.reconcile_every.total_seconds(), state.last_whole, now)
+
+    def _live(
+        self, kind: DocumentKind, state: DocumentState, view: GameView, now: datetime
+    ) -> Fetch:
+        paged = kind in EDGE_KINDS
+        if paged:
+            whole = self._whole_due(state, now)
+        else:  # a plain document (the situation behind a board): always read whole
+            whole = 0.0 if state.last is None else float("inf")
+        if whole == 0:
+            return Fetch(0.0, FetchMode.WHOLE)
+        if view.changes > state.seen:
+            gap = self.chase_every.total_seconds() if state.chases else 0.0
+            edge = _after(gap, state.last, now)
+        else:
+            edge = _after(self.safety_every.total_seconds(), state.last, now)
+        if whole <= edge or not paged:
+            return Fetch(min(whole, edge), FetchMode.WHOLE)
+        return Fetch(edge, FetchMode.EDGE)
+
+    def _slow(
+        self, kind: DocumentKind, state: DocumentState, view: GameView, now: datetime
+    ) -> Fetch:
+        edge = kind in EDGE_KINDS
+        if state.last is None or (edge and state.count is None):
+            return Fetch(0.0, FetchMode.WHOLE)
+        whole = self._whole_due(state, now) if edge else float("inf")
+        if view.slow_changes > state.slow_seen:
+            due = _after(self.slow_every.total_seconds(), state.last, now)
+        else:
+            due = _after(self.reconcile_every.total_seconds(), state.last, now)
+        if whole <= due:
+            return Fetch(whole, FetchMode.WHOLE)
+        return Fetch(due, FetchMode.EDGE if edge else FetchMode.WHOLE)
+
+
+def policy_for(name: str, profile: SportProfile, reconcile_every: timedelta) -> FetchPolicy:
+    """The policy named by `PRESSBOX_FETCH_POLICY` (`edge` or `seed`)."""
+    if name == "seed":
+        return SeedPolicy(profile)
+    if name == "edge":
+        return EdgePolicy(profile, reconcile_every=reconcile_every)
+    raise ValueError(f"unknown fetch policy {name!r}; use edge or seed")
