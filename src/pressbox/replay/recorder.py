@@ -57,8 +57,14 @@ async def recording(
     writer = HarWriter(out)
     try:
         with tempfile.TemporaryDirectory(prefix="pressbox-record-") as scratch:
+            # The seed policy reads every document whole, from the core API only: the recording
+            # then holds whole documents a replay can serve at any limit and page (the edge
+            # policy's scoreboard sentinel and edge pages would leave holes).
             scratch_settings = settings.model_copy(
-                update={"database_url": f"sqlite+aiosqlite:///{scratch}/record.db"}
+                update={
+                    "database_url": f"sqlite+aiosqlite:///{scratch}/record.db",
+                    "fetch_policy": "seed",
+                }
             )
             transport = CapturingTransport(writer, clock)
             async with open_runtime(scratch_settings, clock, espn_url, transport) as runtime:
