@@ -88,6 +88,16 @@ describe('applyEvents', () => {
     expect(state.corrected.has('p2')).toBe(false);
   });
 
+  it('drops a removed play, and takes it back if ESPN lists it again', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(2), play(3)] }));
+    const removed = applyEvents(state, [event(11, 'play_removed', { id: 'p2', previous_text: 'Play 2' })]);
+    expect(removed.kind).toBe('ok');
+    expect(removed.state.plays.map((p) => p.id)).toEqual(['p1', 'p3']);
+    expect(state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p3']); // the old view is untouched
+    const back = applyEvents(removed.state, [event(12, 'play_added', play(2))]);
+    expect(back.state.plays.map((p) => p.id)).toEqual(['p1', 'p3', 'p2']);
+  });
+
   it('keeps a corrected play where it stands, even if its sequence number changed', () => {
     const state = fromSnapshot(snapshot({ plays: [play(1), play(2), play(3)] }));
     const moved = { ...play(2), sequence: 5, previous_text: 'Play 2' };

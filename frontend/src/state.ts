@@ -142,6 +142,9 @@ class Draft {
         this.corrected.add(play.id);
         break;
       }
+      case 'play_removed':
+        this.removePlay(event.data.id);
+        break;
       case 'probability':
         this.upsertProbability(event.data);
         break;
@@ -173,6 +176,13 @@ class Draft {
       market: this.market ?? this.base.market,
       marketStatus: this.marketStatus,
     };
+  }
+
+  private removePlay(id: string): void {
+    const plays = this.plays ?? this.base.plays;
+    if (plays.some((p) => p.id === id)) {
+      this.plays = plays.filter((p) => p.id !== id);
+    }
   }
 
   private upsertPlay(play: Play): void {

@@ -130,12 +130,19 @@ interface EventBase<T extends string, D> {
   data: D;
 }
 
+/** ESPN no longer lists the play (a reconciliation found it gone). */
+export interface RemovedPlay {
+  id: string;
+  previous_text: string;
+}
+
 export type GameEvent =
   | EventBase<'status', StatusData>
   | EventBase<'score', ScoreData>
   | EventBase<'situation', Situation>
   | EventBase<'play_added', Play>
   | EventBase<'play_corrected', CorrectedPlay>
+  | EventBase<'play_removed', RemovedPlay>
   | EventBase<'probability', Probability>
   | EventBase<'drive', Drive>
   | EventBase<'market', MarketPoint>
