@@ -149,13 +149,13 @@ class Settings(BaseSettings):
         5000, ge=0, description="A resume missing more events than this gets a snapshot."
     )
     ws_max_connections: int = Field(
-        10_000, ge=1, description="Live WebSocket connections one web process accepts."
+        20_000, ge=1, description="Live WebSocket connections one web process accepts."
     )
     ws_max_connections_per_ip: int = Field(
         100, ge=1, description="Live WebSocket connections from one client address."
     )
     ws_admission_rate: Positive = Field(
-        200.0, description="New live connections admitted per second (a token bucket)."
+        2000.0, description="New live connections admitted per second (a token bucket)."
     )
     ws_admission_burst: int = Field(
         1000, ge=1, description="New live connections admitted at once before the rate applies."

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
 from pressbox.bus import MemoryBus
 from pressbox.clock import ScaledClock
@@ -23,9 +24,12 @@ from pressbox.domain.events import Event, EventType, StoredEvent
 from pressbox.store import GameInfo, Store, TeamInfo
 from pressbox.store.migrate import upgrade
 from pressbox.web import create_app
+from pressbox.web import viewer as viewer_module
+from pressbox.web.frames import FramesProtocol, text_frame
 from pressbox.web.hub import Hub
 from pressbox.web.limits import LiveSettings
 from pressbox.web.server import running
+from pressbox.web.viewer import FrameViewer
 
 GAME = "401756846"
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
@@ -82,11 +86,15 @@ Serve = Callable[..., AbstractAsyncContextManager[Server]]
 @pytest.fixture
 def serve(store: Store, bus: MemoryBus) -> Serve:
     @asynccontextmanager
-    async def serving(heartbeat: float = 60.0, **limits: Any) -> AsyncIterator[Server]:
+    async def serving(
+        heartbeat: float = 60.0, ws: str | None = None, **limits: Any
+    ) -> AsyncIterator[Server]:
+        """`ws`: uvicorn's protocol instead of Pressbox's (no frames: the ASGI writer path)."""
         app = create_app(
             store, bus, ScaledClock(T0), heartbeat, live_settings=LiveSettings(**limits)
         )
-        async with running(app, "127.0.0.1", 0) as base:
+        options = {"ws": ws} if ws else {}
+        async with running(app, "127.0.0.1", 0, **options) as base:
             yield Server(base, app.state.hub, store, bus)
 
     return serving
@@ -223,9 +231,12 @@ async def test_every_viewer_gets_the_same_encoded_batch(serve: Serve) -> None:
 # --- slow consumers --------------------------------------------------------------------------
 
 
-async def test_a_slow_consumer_is_closed_while_a_normal_client_keeps_up(serve: Serve) -> None:
+@pytest.mark.parametrize("ws", [None, "websockets-sansio"], ids=["frames", "asgi"])
+async def test_a_slow_consumer_is_closed_while_a_normal_client_keeps_up(
+    serve: Serve, ws: str | None
+) -> None:
     limit = 64 * 1024
-    async with serve(send_buffer_bytes=limit) as server:
+    async with serve(send_buffer_bytes=limit, ws=ws) as server:
         host, port = server.base.removeprefix("ws://").split(":")
         raw = socket.socket()
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: set first
@@ -387,3 +398,82 @@ async def test_an_unknown_game_is_refused_4404_and_the_server_unaffected(serve: 
         # The last viewer of a game stops its channel (and its bus subscription).
         await wait_until(lambda: server.hub.stats()["channels"] == 0)
         assert server.bus.subscriber_count(GAME) == 0
+
+
+# --- the frames path -------------------------------------------------------------------------
+
+
+def frame_viewers(server: Server) -> list[FrameViewer]:
+    """The viewers the hub writes frames to."""
+    channel = server.hub._channels.get(GAME)
+    viewers = channel.viewers if channel else set()
+    return [v for v in viewers if isinstance(v, FrameViewer)]
+
+
+async def test_uvicorn_viewers_get_pre_built_frames_and_others_the_asgi_path(
+    serve: Serve,
+) -> None:
+    async with serve() as server, connect(server.url) as a, connect(server.url) as b:
+        for ws in (a, b):
+            await receive(ws, "snapshot")
+        assert server.hub.stats()["paths"] == {"frames": 2}
+        last = (await server.publish(3))[-1].seq
+        await server.publish()
+        for ws in (a, b):
+            assert await collect_until(ws, last + 1) == list(range(SEEDED + 1, last + 2))
+        # A resume on the same connection: exactly the missed events, then live again.
+        await a.send(json.dumps({"type": "resume", "v": 1, "after": SEEDED + 1}))
+        assert await collect_until(a, last + 1) == list(range(SEEDED + 2, last + 2))
+        stored = await server.publish()
+        assert seqs(await receive(a, "events")) == [stored[0].seq]
+    async with serve(ws="websockets-sansio") as server, connect(server.url) as ws:
+        await receive(ws, "snapshot")
+        assert server.hub.stats()["paths"] == {"asgi": 1}
+
+
+async def test_a_non_reading_client_is_closed_4008_and_its_transport_aborted(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(viewer_module, "ABORT_AFTER", 0.5)
+    limit = 32 * 1024
+    async with serve(send_buffer_bytes=limit) as server:
+        host, port = server.base.removeprefix("ws://").split(":")
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(raw, (host, int(port)))
+        async with connect(server.url, sock=raw, max_queue=1) as slow:
+            await receive(slow, "snapshot")  # then it never reads again
+            (stuck,) = frame_viewers(server)
+            sink = stuck.sink
+            assert isinstance(sink, FramesProtocol)
+            async with connect(server.url) as normal:
+                await receive(normal, "snapshot")
+                lags: list[float] = []
+                while not stuck.ended:
+                    assert len(lags) < 400, server.hub.stats()
+                    published = time.monotonic()
+                    stored = await server.publish(2, pad=16_000)
+                    assert seqs(await receive(normal, "events")) == [e.seq for e in stored]
+                    lags.append(time.monotonic() - published)
+                assert stuck.ending is not None and stuck.ending.code == 4008
+                assert sink.close_sent and not sink.send_frame(b"\x81\x00")  # nothing more
+                # Never more than the limit plus one message held for it.
+                assert sink.buffered() <= limit + 40_000, sink.buffered()
+                assert server.hub.stats()["slow_consumers"] == 1
+                assert server.hub.stats()["paths"] == {"frames": 1}
+                # The client never reads: its transport is aborted, the bytes dropped.
+                await wait_until(lambda: sink.disconnected, within=3)
+                assert sink.transport.is_closing()
+                assert sink.transport.get_write_buffer_size() == 0
+                # The normal client kept receiving on time throughout, and still does.
+                assert max(lags) < 2.0, max(lags)
+                stored = await server.publish()
+                assert seqs(await receive(normal, "events")) == [stored[0].seq]
+                assert server.hub.stats()["buffered_bytes"] == 0
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_a_pre_built_frame_is_what_websockets_would_send(size: int) -> None:
+    text = "x" * size
+    assert text_frame(text) == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)

@@ -3,8 +3,12 @@
 A game with at least one viewer in this process has one `GameChannel`: one bus subscription (not
 one per connection), a reader that continues the log gap-free (a batch that does not continue the
 channel's head is filled from the store's log), a history window of the last events, and a
-heartbeat. Each `events` message is encoded once and the same string is queued to every viewer's
-bounded outbox; each viewer's writer drains its own, so a slow viewer never holds up the others.
+heartbeat. Each `events` message is encoded once, and framed once: under uvicorn with
+`frames.FramesProtocol` the same frame bytes are written to every live viewer's transport in the
+broadcast loop itself (no task wake-up per viewer; a viewer whose transport buffer runs past the
+send buffer is closed as a slow consumer); under any other server the same string is queued to
+each viewer's bounded outbox, drained by its writer task. Either way a slow viewer never holds up
+the others.
 
 A viewer catches up (snapshot, or the events after its `after` from the window, else from the
 log) while not live, then joins the live stream in one step without an `await`, so no batch can
@@ -18,7 +22,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -30,11 +34,12 @@ from pressbox.domain.events import EventType, StoredEvent
 from pressbox.errors import PressboxError
 from pressbox.metrics import metrics
 from pressbox.store import Store
+from pressbox.web.frames import frame_sink, text_frame
 from pressbox.web.limits import Admission, CloseCode, LiveSettings, Refusal
 from pressbox.web.messages import chunks, encode, encode_event, events_message
 from pressbox.web.outbox import BufferGauge
 from pressbox.web.snapshots import game_snapshot
-from pressbox.web.viewer import Viewer
+from pressbox.web.viewer import FrameViewer, QueuedViewer, Viewer
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +157,20 @@ class GameChannel:
         self.head = events[-1].seq
 
     def _broadcast(self, events: Sequence[StoredEvent]) -> None:
-        """Queue `events` (continuing the head) to every live viewer: one encoding for all."""
+        """Send `events` (continuing the head) to every live viewer: one encoding and one
+        frame for all."""
         encoded = [encode_event(e) for e in events]
         self._remember(events, encoded)
         first, last = events[0].seq, events[-1].seq
         sent = self.hub.sent_ms()
         message = events_message(encoded, sent)
+        frame = text_frame(message)
         delivered = 0
         for viewer in tuple(self.viewers):
             if not viewer.live or viewer.position >= last:
                 continue
             if viewer.position == first - 1:
-                queued = viewer.offer(message)
+                queued = viewer.offer(message, frame=frame)
             elif viewer.position >= first:  # it resumed from the log past the channel's head
                 queued = viewer.offer(events_message(encoded[viewer.position - first + 1 :], sent))
             else:  # cannot happen: viewers join at the head and the channel has no gaps
@@ -182,9 +189,10 @@ class GameChannel:
             return
         self._market = market_health(changes[-1])
         self.status = self._encode_status()
+        frame = text_frame(self.status)
         for viewer in tuple(self.viewers):
             if viewer.live:
-                viewer.offer(self.status)
+                viewer.offer(self.status, frame=frame)
 
     async def _beat(self) -> None:
         """Heartbeat and status to every live viewer; the status is read once per game."""
@@ -196,9 +204,10 @@ class GameChannel:
                 log.warning("game %s: status not read for the heartbeat: %s", self.game_id, exc)
             self._beats += 1
             heartbeat = encode({"type": "heartbeat", "at": format_time(self.hub.clock.now())})
+            beat, status = text_frame(heartbeat), text_frame(self.status)
             for viewer in tuple(self.viewers):
-                if viewer.live and viewer.offer(heartbeat):
-                    viewer.offer(self.status)
+                if viewer.live and viewer.offer(heartbeat, frame=beat):
+                    viewer.offer(self.status, frame=status)
 
     async def _read_status(self) -> str:
         """The stream's health read from the store, with the market's as last seen."""
@@ -247,10 +256,11 @@ class GameChannel:
         return game is not None and after <= game["seq"]
 
     async def _drained(self, viewer: Viewer) -> bool:
-        """Wait until the viewer's outbox is empty, so one catch-up message always fits."""
+        """Wait until what the viewer was sent is (nearly) written, so one catch-up message
+        always fits."""
         try:
             async with asyncio.timeout(self.hub.settings.dead_peer_seconds):
-                await viewer.outbox.drained()
+                await viewer.drained()
         except TimeoutError:
             viewer.end(CloseCode.SLOW_CONSUMER, "slow consumer: catch-up not read in time")
             return False
@@ -355,8 +365,13 @@ class Hub:
         return channel is not None and not channel.closed
 
     def viewer(self, ws: WebSocket, game_id: str) -> Viewer:
-        """A new viewer of `game_id` on `ws`, its outbox counted in the hub's gauge."""
-        return Viewer(ws, game_id, self.settings.send_buffer_bytes, self.gauge)
+        """A new viewer of `game_id` on `ws`: written frame by frame when the server offers it
+        (uvicorn with `FramesProtocol`), else through an outbox and a writer task."""
+        limit = self.settings.send_buffer_bytes
+        sink = frame_sink(ws.scope)
+        if sink is not None:
+            return FrameViewer(sink, game_id, limit, self.gauge)
+        return QueuedViewer(ws, game_id, limit, self.gauge)
 
     async def join(self, viewer: Viewer) -> GameChannel:
         """Add `viewer` to its game's channel (started if needed); it is live after catch_up."""
@@ -394,12 +409,14 @@ class Hub:
             await asyncio.gather(*(channel.stop() for channel in channels))
 
     def stats(self) -> dict[str, Any]:
-        """Figures for tests, benchmarks and operators."""
+        """Figures for tests, benchmarks and operators (`paths`: viewers per way of writing)."""
+        viewers = [v for channel in self._channels.values() for v in channel.viewers]
         return {
             "channels": len(self._channels),
-            "viewers": sum(len(c.viewers) for c in self._channels.values()),
+            "viewers": len(viewers),
+            "paths": dict(Counter(v.path for v in viewers)),
             "connections": self.admission.connections.total,
-            "buffered_bytes": self.gauge.buffered,
+            "buffered_bytes": sum(v.buffered() for v in viewers),
             "peak_outbox_bytes": self.gauge.peak,
             "slow_consumers": self.gauge.overflows,
             "refused": {int(code): n for code, n in self.admission.refused.items()},

@@ -47,9 +47,9 @@ class LiveSettings:
     send_buffer_bytes: int = 256 * 1024
     history_events: int = 1000
     resume_max_events: int = 5000
-    max_connections: int = 10_000
+    max_connections: int = 20_000
     max_connections_per_ip: int = 100
-    admission_rate: float = 200.0
+    admission_rate: float = 2000.0
     admission_burst: int = 1000
     max_message_bytes: int = 4096
     allowed_origins: tuple[str, ...] = ()

@@ -1,9 +1,12 @@
 """The live WebSocket: admission, then a snapshot or the missed events, then every new event.
 
-The connection is a viewer of its game's channel in the hub (hub.py), which queues messages to
-the viewer's outbox; here a writer task drains the outbox and a reader task answers the client
-(`resume`, `ping`) and watches for a dead peer. Every refusal and limit closes the connection with
-a close code of docs/protocol.md, after `accept`, so browsers can read why.
+The connection is a viewer of its game's channel in the hub (hub.py). Under uvicorn with
+`frames.FramesProtocol` the hub writes frames straight to the connection (viewer.FrameViewer) and
+this endpoint's own task is the reader: it answers the client (`resume`, `ping`) and watches for
+a dead peer; ending the viewer closes the connection and wakes the reader. Elsewhere
+(viewer.QueuedViewer) a writer task drains the viewer's outbox next to a reader task. Every
+refusal and limit closes the connection with a close code of docs/protocol.md, after `accept`,
+so browsers can read why.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -22,7 +25,7 @@ from pressbox.metrics import metrics
 from pressbox.web.hub import GameChannel, Hub, LiveChannelError
 from pressbox.web.limits import CloseCode, LiveSettings, Refusal
 from pressbox.web.messages import encode
-from pressbox.web.viewer import Viewer
+from pressbox.web.viewer import QueuedViewer, Viewer
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -30,6 +33,21 @@ router = APIRouter()
 #: Seconds a close may wait for a client that does not read (its send buffer is full).
 CLOSE_TIMEOUT = 5.0
 EXPECTED = 'expected {"type": "resume", "v": 1, "after": N} or {"type": "ping", "v": 1}'
+
+
+PREFIX = "/ws/live/"
+
+
+def live_game(scope: Mapping[str, Any]) -> str | None:
+    """The game of a `/ws/live/{game_id}` WebSocket scope (None: another path)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    game_id = path.removeprefix(PREFIX)
+    if game_id == path or not game_id or "/" in game_id:
+        return None
+    return game_id
 
 
 @router.websocket("/ws/live/{game_id}")
@@ -65,6 +83,13 @@ async def _follow(ws: WebSocket, hub: Hub, game_id: str) -> None:
     except LiveChannelError:
         await _close(ws, Refusal(CloseCode.INTERNAL, "live channel failed: reconnect"))
         return
+    if not isinstance(viewer, QueuedViewer):  # frames: it closes its connection when ended
+        try:
+            await _guarded(viewer, _read(ws, viewer, channel, after, hub.settings))
+        finally:
+            await hub.leave(viewer, channel)
+        _count(viewer.ending or Refusal(CloseCode.NORMAL, ""))
+        return
     try:
         await _serve(viewer, channel, after, hub.settings)
     finally:
@@ -72,12 +97,16 @@ async def _follow(ws: WebSocket, hub: Hub, game_id: str) -> None:
     await _close(ws, viewer.ending or Refusal(CloseCode.NORMAL, ""))
 
 
-async def _close(ws: WebSocket, refusal: Refusal) -> None:
-    """Close with the refusal's code, unless the client left; bounded for one that never reads."""
+def _count(refusal: Refusal) -> None:
     if refusal.code is CloseCode.SLOW_CONSUMER:
         metrics().ws_slow_drops.add(1)
     elif refusal.code not in (CloseCode.NORMAL, CloseCode.GOING_AWAY, CloseCode.DEAD_PEER):
         metrics().ws_refusals.add(1, {"reason": refusal.code.name.lower()})
+
+
+async def _close(ws: WebSocket, refusal: Refusal) -> None:
+    """Close with the refusal's code, unless the client left; bounded for one that never reads."""
+    _count(refusal)
     if WebSocketState.DISCONNECTED in (ws.client_state, ws.application_state):
         return
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):
@@ -85,13 +114,24 @@ async def _close(ws: WebSocket, refusal: Refusal) -> None:
             await ws.close(int(refusal.code), reason=refusal.reason)
 
 
+async def _guarded(viewer: Viewer, reading: Coroutine[Any, Any, None]) -> None:
+    """Run the reader in this task; an unexpected error ends the viewer with 1011."""
+    try:
+        await reading
+    except WebSocketDisconnect:
+        viewer.end()
+    except Exception as exc:
+        log.warning("live connection to game %s ended: %r", viewer.game_id, exc)
+        viewer.end(CloseCode.INTERNAL, "internal error: reconnect and resume")
+
+
 async def _serve(
-    viewer: Viewer, channel: GameChannel, after: int | None, settings: LiveSettings
+    viewer: QueuedViewer, channel: GameChannel, after: int | None, settings: LiveSettings
 ) -> None:
     """Write, read and wait until any of them ends (the client left, a limit, a failed send)."""
     tasks = [
         asyncio.create_task(viewer.write()),
-        asyncio.create_task(_read(viewer, channel, after, settings)),
+        asyncio.create_task(_read(viewer.ws, viewer, channel, after, settings)),
         asyncio.create_task(viewer.wait_ended()),
     ]
     try:
@@ -120,7 +160,11 @@ def _parse_after(raw: str | None) -> int | None | bool:
 
 
 async def _read(
-    viewer: Viewer, channel: GameChannel, after: int | None, settings: LiveSettings
+    ws: WebSocket,
+    viewer: Viewer,
+    channel: GameChannel,
+    after: int | None,
+    settings: LiveSettings,
 ) -> None:
     """Catch the viewer up, then answer its messages; no message for the dead-peer time ends it."""
     await channel.catch_up(viewer, after)
@@ -128,7 +172,7 @@ async def _read(
     while not viewer.ended:
         try:
             async with asyncio.timeout(settings.dead_peer_seconds):
-                message = await viewer.ws.receive()
+                message = await ws.receive()
         except TimeoutError:
             quiet = f"no message from the client in {settings.dead_peer_seconds:g} s"
             viewer.end(CloseCode.DEAD_PEER, quiet)

@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 
 from pressbox.errors import PressboxError
+from pressbox.web.frames import FramesProtocol
 
 
 class _Server(uvicorn.Server):
@@ -24,9 +25,13 @@ class _Server(uvicorn.Server):
 async def running(app: Any, host: str, port: int, **options: Any) -> AsyncIterator[str]:
     """Serve `app` while the context is open; yields its base URL (port 0 picks a free one).
 
-    permessage-deflate is off: it costs ~316 KiB per WebSocket connection (64 KiB without).
-    The app's lifespan runs (the web app closes its live hub at shutdown).
+    WebSockets use `FramesProtocol` (uvicorn's default websockets-sansio protocol that also
+    lets the live hub write pre-built frames to the connection; web/frames.py), unless
+    `options` give another `ws`. permessage-deflate is off: it costs ~316 KiB per WebSocket
+    connection (64 KiB without), and pre-built frames need it off. The app's lifespan runs (the
+    web app closes its live hub at shutdown).
     """
+    options.setdefault("ws", FramesProtocol)
     config = uvicorn.Config(
         app,
         host=host,
