@@ -156,6 +156,7 @@ class Store:
             elif replace:
                 await conn.execute(update(games).where(games.c.id == game.id).values(**values))
 
+    @finishing
     async def game(self, game_id: str) -> dict[str, Any] | None:
         """The game summary of docs/protocol.md, or None."""
         async with self._tx() as conn:
@@ -163,6 +164,7 @@ class Store:
             row = (await conn.execute(query)).mappings().first()
         return _summary(row) if row else None
 
+    @finishing
     async def games(self) -> list[dict[str, Any]]:
         """Every game's summary, live first, then upcoming, then finished."""
         async with self._tx() as conn:
@@ -209,6 +211,7 @@ class Store:
                 )
         return stored
 
+    @finishing
     async def events_since(self, game_id: str, after: int, limit: int = 5000) -> list[StoredEvent]:
         """The game's events with seq > after, in order, at most `limit`."""
         query = (
@@ -244,6 +247,7 @@ class Store:
         assert stream is not None
         return stream
 
+    @finishing
     async def stream(self, game_id: str) -> StreamRecord | None:
         """The game's stream row, or None."""
         async with self._tx() as conn:

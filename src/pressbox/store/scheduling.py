@@ -50,6 +50,7 @@ class ScheduleStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc}") from exc
 
+    @finishing
     async def known(
         self, game_ids: Collection[str]
     ) -> tuple[dict[str, KnownGame], dict[str, KnownStream]]:
