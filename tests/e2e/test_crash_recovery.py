@@ -10,10 +10,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,9 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
+from processes import PRESSBOX, free_port, processes, wait_for
 
 from pressbox.replay import load_recording
 from pressbox.replay.session import recorded_games
@@ -31,27 +30,10 @@ from pressbox.store import GameInfo, Store, TeamInfo
 from pressbox.store.migrate import upgrade
 
 GAME = "401756846"
-PRESSBOX = [sys.executable, "-m", "pressbox.cli"]
 SPEED = 500
 TTL = 500.0  # lease, seconds of replay time: 1 s of real time at 500x
 POLL = 50.0  # claim rounds, seconds of replay time: 0.1 s of real time
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], T | None], what: str, seconds: float) -> T:
-    """Poll `check` every 20 ms until it returns something truthy, for at most `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {seconds} s waiting until {what}")
+EVERY = 0.02  # seconds between two checks of wait_for
 
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -137,16 +119,10 @@ class Run:
     db: Path
     env: dict[str, str]
     espn: str
-    started: list[subprocess.Popen[bytes]]
-    logs: Path
+    start: Callable[[str, list[str], dict[str, str]], subprocess.Popen[bytes]]
 
     def runner(self, name: str) -> subprocess.Popen[bytes]:
-        with open(self.logs / f"{name}.log", "wb") as log:  # the process keeps its own copy
-            process = subprocess.Popen(
-                [*PRESSBOX, "runner", "--espn-url", self.espn], env=self.env, stdout=log, stderr=log
-            )
-        self.started.append(process)
-        return process
+        return self.start(name, [*PRESSBOX, "runner", "--espn-url", self.espn], self.env)
 
     def stop(self, runner: subprocess.Popen[bytes]) -> None:
         """SIGTERM: a graceful stop, which releases every lease the runner holds."""
@@ -171,19 +147,17 @@ def replay(tmp_path: Path, name: str, recording: Path) -> Iterator[Run]:
     port = free_port()
     logs = tmp_path / name
     logs.mkdir()
-    run = Run(db, env, f"http://127.0.0.1:{port}", [], logs)
-    try:
-        with open(logs / "server.log", "wb") as log:
-            args = ["replay-server", str(recording), "--speed", str(SPEED), "--port", str(port)]
-            server = subprocess.Popen([*PRESSBOX, *args], env=env, stdout=log, stderr=log)
-        run.started.append(server)
-        wait_for(lambda: _answers(f"{run.espn}/_replay/status"), "the replay server answers", 30)
+    with processes(logs) as start:
+        run = Run(db, env, f"http://127.0.0.1:{port}", start)
+        args = ["replay-server", str(recording), "--speed", str(SPEED), "--port", str(port)]
+        start("server", [*PRESSBOX, *args], env)
+        wait_for(
+            lambda: _answers(f"{run.espn}/_replay/status"),
+            "the replay server answers",
+            30,
+            every=EVERY,
+        )
         yield run
-    finally:
-        for process in run.started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
 
 
 def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
@@ -192,7 +166,7 @@ def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
     # The uninterrupted run of the recording: one runner from the start to the end.
     with replay(tmp_path, "uninterrupted", ncaaf_postman) as run:
         alone = run.runner("runner")
-        wait_for(run.completed, "the uninterrupted stream completes", 150)
+        wait_for(run.completed, "the uninterrupted stream completes", 150, every=EVERY)
         run.stop(alone)
         reference = run.db
 
@@ -205,7 +179,7 @@ def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
             plays = query(db, "SELECT count(*) FROM events WHERE type = 'play_added'")[0][0]
             return row if row["status"] == "Active" and row["owner"] and plays else None
 
-        held = wait_for(holder_in_the_game, "a runner streams the game in Active", 90)
+        held = wait_for(holder_in_the_game, "a runner streams the game in Active", 90, every=EVERY)
         victim = runners.pop(int(held["owner"].split(":")[1]))
         [survivor] = runners.values()
         killed_at = time.monotonic()
@@ -216,6 +190,7 @@ def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
             lambda: (row := stream_row(db))["owner"] not in (None, held["owner"]) and row,
             "the other runner takes the stream over",
             30,
+            every=EVERY,
         )
         takeover = time.monotonic() - killed_at
         assert int(taken["owner"].split(":")[1]) == survivor.pid and taken["retry_count"] == 1
@@ -227,7 +202,7 @@ def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
         )
         assert takeover * SPEED <= TTL + POLL + 2 * SPEED  # 2 s of slack for a busy machine
         assert lag.total_seconds() <= POLL + 2 * SPEED
-        wait_for(run.completed, "the taken-over stream completes", 150)
+        wait_for(run.completed, "the taken-over stream completes", 150, every=EVERY)
         run.stop(survivor)
 
     crashed, uninterrupted = event_log(db), event_log(reference)

@@ -17,25 +17,23 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
+from processes import PRESSBOX, free_port, processes, wait_for
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 GAME = "401772994"  # Knicks at Pacers, 2025-05-31: 472 plays
-PRESSBOX = [sys.executable, "-m", "pressbox.cli"]
 NGINX = Path("/usr/sbin/nginx")
 SPEED = 400  # the game's 2.5 hours take about 23 s
-T = TypeVar("T")
+EVERY = 0.1  # seconds between two checks of wait_for
+NOT_UP = (httpx.HTTPError,)  # what a check of a server that does not answer yet raises
 
 NGINX_CONF = """
 worker_processes 1;
@@ -70,46 +68,6 @@ http {{
     }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], T | None], what: str, seconds: float) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if found := check():
-                return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {seconds} s waiting until {what}")
-
-
-@contextlib.contextmanager
-def processes(log_dir: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with (log_dir / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.terminate()
-        for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 @dataclass
@@ -209,7 +167,7 @@ def test_two_web_processes_behind_nginx_on_postgres_and_redis(
     conf = prefix / "nginx.conf"
     conf.write_text(NGINX_CONF.format(prefix=prefix, web1=web1, web2=web2, port=proxy))
     try:
-        with processes(tmp_path) as start:
+        with processes(tmp_path, terminate=True) as start:
             migrate = subprocess.run(
                 [*PRESSBOX, "migrate"], env=env, capture_output=True, timeout=60
             )
@@ -224,13 +182,25 @@ def test_two_web_processes_behind_nginx_on_postgres_and_redis(
             }
             for port in (web1, web2, proxy):
                 wait_for(lambda p=port: httpx.get(f"http://127.0.0.1:{p}/readyz").is_success,
-                         f"port {port} is ready", 30)  # fmt: skip
+                         f"port {port} is ready", 30, every=EVERY, ignore=NOT_UP)  # fmt: skip
             start("espn", [*PRESSBOX, "replay-server", str(game), "--speed", str(SPEED),
                            "--port", str(espn_port)], env)  # fmt: skip
-            wait_for(lambda: httpx.get(f"{espn}/_replay/status").is_success, "replay server", 30)
+            wait_for(
+                lambda: httpx.get(f"{espn}/_replay/status").is_success,
+                "replay server",
+                30,
+                every=EVERY,
+                ignore=NOT_UP,
+            )
             start("scheduler", [*PRESSBOX, "serve", "--role", "scheduler", "--espn-url", espn], env)
             api = f"http://127.0.0.1:{proxy}"
-            wait_for(lambda: httpx.get(f"{api}/api/games/{GAME}").is_success, "the game", 30)
+            wait_for(
+                lambda: httpx.get(f"{api}/api/games/{GAME}").is_success,
+                "the game",
+                30,
+                every=EVERY,
+                ignore=NOT_UP,
+            )
             for n in (1, 2):
                 start(f"runner-{n}", [*PRESSBOX, "serve", "--role", "runner", "--espn-url", espn],
                       env)  # fmt: skip

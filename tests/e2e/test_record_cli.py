@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from processes import PRESSBOX, free_port
 
 from pressbox.replay import load_recording
 
 REPO = Path(__file__).resolve().parents[2]
-PRESSBOX = [sys.executable, "-m", "pressbox.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_ctrl_c_keeps_what_was_captured(tmp_path: Path, recordings_dir: Path) -> None:

@@ -8,40 +8,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
+from processes import PRESSBOX, free_port, processes, wait_for
 
 GAME = "401772994"  # Knicks at Pacers, 2025-05-31 (tip-off 2025-06-01T00:00Z)
-PRESSBOX = [sys.executable, "-m", "pressbox.cli"]
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], T | None], what: str, seconds: float) -> T:
-    """Poll `check` every 50 ms until it returns something truthy, for at most `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if found := check():
-                return found
-        except (httpx.HTTPError, sqlite3.OperationalError):
-            pass  # not up yet
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {seconds} s waiting until {what}")
+#: What a check of a process that is not up yet raises.
+NOT_UP = (httpx.HTTPError, sqlite3.OperationalError)
 
 
 def stream_rows(db: Path) -> list[tuple[Any, ...]]:
@@ -49,27 +26,6 @@ def stream_rows(db: Path) -> list[tuple[Any, ...]]:
         return []
     with sqlite3.connect(db, timeout=10) as conn:
         return conn.execute("SELECT game_id, status, owner, retry_count FROM streams").fetchall()
-
-
-@contextmanager
-def processes(log_dir: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start `pressbox` processes (logs in `log_dir`); every one left is killed at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(name: str, *args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen([*PRESSBOX, *args], env=env, stdout=log, stderr=log)
-        log.close()
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
 
 
 def terminate(process: subprocess.Popen[bytes], log: Path) -> None:
@@ -96,23 +52,27 @@ def test_scheduler_runner_and_web_roles_as_separate_processes(
     espn_port, web_port = free_port(), free_port()
     espn = f"http://127.0.0.1:{espn_port}"
     with processes(tmp_path) as start:
-        start("espn", "replay-server", str(game), "--speed", "600", "--port", str(espn_port),
-              env=env)  # fmt: skip
+        start("espn", [*PRESSBOX, "replay-server", str(game), "--speed", "600",
+                       "--port", str(espn_port)], env)  # fmt: skip
         wait_for(lambda: httpx.get(f"{espn}/_replay/status", timeout=1).is_success,
-                 "the replay server answers", 20)  # fmt: skip
-        web = start("web", "serve", "--role", "web", "--port", str(web_port), env=env)
-        scheduler = start("scheduler", "serve", "--role", "scheduler", "--espn-url", espn, env=env)
-        rows = wait_for(lambda: stream_rows(db), "the scheduler creates the stream", 30)
+                 "the replay server answers", 20, ignore=NOT_UP)  # fmt: skip
+        web = start("web", [*PRESSBOX, "serve", "--role", "web", "--port", str(web_port)], env)
+        scheduler = start(
+            "scheduler", [*PRESSBOX, "serve", "--role", "scheduler", "--espn-url", espn], env
+        )
+        rows = wait_for(
+            lambda: stream_rows(db), "the scheduler creates the stream", 30, ignore=NOT_UP
+        )
         assert [(r[0], r[2]) for r in rows] == [(GAME, None)]  # one stream, no runner yet
 
-        runner = start("runner", "serve", "--role", "runner", "--espn-url", espn, env=env)
+        runner = start("runner", [*PRESSBOX, "serve", "--role", "runner", "--espn-url", espn], env)
         api = f"http://127.0.0.1:{web_port}/api"
 
         def streamed_and_served() -> dict[str, Any] | None:
             [summary] = httpx.get(f"{api}/live/games", timeout=2).json()["games"]
             return summary if summary["stream"]["status"] == "Completed" else None
 
-        summary = wait_for(streamed_and_served, "the game streams to Completed", 120)
+        summary = wait_for(streamed_and_served, "the game streams to Completed", 120, ignore=NOT_UP)
         assert summary["id"] == GAME
         assert (summary["home"]["abbreviation"], summary["home"]["score"]) == ("IND", 125)
         assert (summary["away"]["abbreviation"], summary["away"]["score"]) == ("NY", 108)

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fakes import FixedClock
 from pressbox.domain.documents import Document, DocumentKind
 from pressbox.domain.tracker import Tracker
 from pressbox.replay import Recording, create_replay_app, load_recording
@@ -111,19 +112,6 @@ SCOREBOARD_KEYS = [
         "team.shortDisplayName", "team.isActive",
     )),
 ]  # fmt: skip
-
-
-class FixedClock:
-    """A replay clock that stands still until the test moves it."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    async def sleep(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
 
 
 def json_type(value: object) -> str:

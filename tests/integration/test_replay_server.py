@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from fakes import FixedClock
 from pressbox.clock import ScaledClock
 from pressbox.replay import Recording, create_replay_app, load_recording
 
@@ -22,19 +23,6 @@ PROBABILITIES = f"{COMPETITION}/probabilities"
 def at(hms: str) -> datetime:
     """A time on game day, 2025-08-23, UTC."""
     return datetime.fromisoformat(f"2025-08-23T{hms}+00:00")
-
-
-class FixedClock:
-    """A replay clock that stands still until the test moves it."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    async def sleep(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
 
 
 @pytest.fixture(scope="module")

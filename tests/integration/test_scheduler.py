@@ -24,7 +24,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from fakes import FixedClock
 from pressbox import cli
+from pressbox.cli import operations as cli_operations
 from pressbox.config import load_settings
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.domain.schedule import Change, plan_schedule
@@ -43,19 +45,6 @@ LEAD = timedelta(minutes=10)
 NOW = datetime(2025, 9, 6, 14, 0, tzinfo=UTC)  # Saturday 10:00 EDT
 SEC_WEEK1 = ("espn-docs", "site-api", "college_football_scoreboard_week1_sec.json")
 MIZ, UGA, FSU, OSU = "401752674", "401752669", "401752665", "401752677"
-
-
-class FixedClock:
-    """A clock that stands still until slept on (the budget's waits move it)."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    async def sleep(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
 
 
 class Requests(httpx.AsyncBaseTransport):
@@ -369,7 +358,7 @@ def test_pressbox_schedule_prints_what_it_did(
 ) -> None:
     # The game tips off 2025-06-01T00:00Z, May 31 in the evening US Eastern.
     afternoon = datetime(2025, 5, 31, 16, 0, tzinfo=UTC)
-    monkeypatch.setattr(cli, "SystemClock", lambda: FixedClock(afternoon))
+    monkeypatch.setattr(cli_operations, "SystemClock", lambda: FixedClock(afternoon))
     env = {"PRESSBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pressbox.db",
            "PRESSBOX_LOG_LEVEL": "WARNING", "COLUMNS": "200"}  # fmt: skip
     command = ["schedule", "--league", "nba", "--days", "0", "--espn-site-url", replay_server]

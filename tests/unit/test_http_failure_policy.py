@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from fakes import FakeClock
 from pressbox.errors import HostBlocked, UpstreamError, UpstreamStatusError
 from pressbox.replay.server import http_date
 from pressbox.sources.budget import RequestBudget
@@ -28,25 +29,6 @@ T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
 BLOCK = timedelta(minutes=5)
 STATUS = "/v2/sports/football/leagues/nfl/events/1/competitions/1/status"
 PLAYS = "/v2/sports/football/leagues/nfl/events/1/competitions/1/plays"
-
-
-class FakeClock:
-    """Stands still until slept on; sleeping moves it forward by exactly that much."""
-
-    def __init__(self) -> None:
-        self.moment = T0
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.moment
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.moment += timedelta(seconds=seconds)
-        await asyncio.sleep(0)
-
-    def advance(self, delta: timedelta) -> None:
-        self.moment += delta
 
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
@@ -75,7 +57,7 @@ class FakeHost:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from fakes import FakeClock
 from pressbox.errors import (
     PressboxError,
     StoreError,
@@ -100,25 +101,6 @@ def test_non_retryable_delays_spread_over_the_cap_range() -> None:
 
 
 # --- RequestBudget ---------------------------------------------------------------------------
-
-
-class FakeClock:
-    """Stands still until slept on; sleeping moves it forward by exactly that much."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
-        self.slept: list[float] = []
-
-    def now(self) -> datetime:
-        return self.moment
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.moment += timedelta(seconds=seconds)
-        await asyncio.sleep(0)
-
-    def elapsed(self, since: datetime) -> float:
-        return (self.moment - since).total_seconds()
 
 
 async def acquire_times(budget: RequestBudget, clock: FakeClock, n: int) -> list[float]:
