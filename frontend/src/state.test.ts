@@ -6,6 +6,7 @@ import {
   clockSeconds,
   continuingEvents,
   fromSnapshot,
+  probabilityKey,
   regulationSeconds,
 } from './state';
 import { event, play, probability, snapshot, status } from './test/fixtures';
@@ -186,6 +187,117 @@ describe('applyEvents', () => {
       [1, 0.5],
       [3, 0.65],
       [2, 0.55],
+    ]);
+  });
+});
+
+describe('plays learnt late (before)', () => {
+  // The scoreboard shows a game's last play (p5, a preview) before the plays document brings the
+  // plays that came before it: those carry `before: "p5"`.
+  const preview = play(5, { sequence: null, drive_id: null, preview: true, clock: '9:00' });
+  const late = (n: number, before: string | null | undefined) => ({ ...play(n, { clock: `${15 - n}:00` }), before });
+
+  it('inserts a play right before the play it precedes, in arrival order among them', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(2), preview] }));
+    const result = applyEvents(state, [
+      event(11, 'play_added', late(3, 'p5')),
+      event(12, 'play_added', late(4, 'p5')),
+      event(13, 'play_added', play(6)),
+      event(14, 'play_added', late(0, 'p1')),
+    ]);
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+    expect(result.state.plays[3]).not.toHaveProperty('before');
+    expect(state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p5']); // the old view is untouched
+  });
+
+  it('appends when the play it precedes is not there, or before is null', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), preview] }));
+    const result = applyEvents(state, [
+      event(11, 'play_removed', { id: 'p5', previous_text: 'Play 5' }),
+      event(12, 'play_added', late(3, 'p5')),
+      event(13, 'play_added', late(4, 'p99')),
+      event(14, 'play_added', late(6, null)),
+    ]);
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p1', 'p3', 'p4', 'p6']);
+  });
+
+  it('keeps a known play where it stands, whatever its before says', () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(2), preview] }));
+    const result = applyEvents(state, [event(11, 'play_added', late(5, 'p1'))]);
+    expect(result.state.plays.map((p) => p.id)).toEqual(['p1', 'p2', 'p5']);
+    expect(result.state.plays[2]?.preview).toBeUndefined();
+  });
+
+  it("completes a preview in place without marking it corrected; a real correction is marked", () => {
+    const state = fromSnapshot(snapshot({ plays: [play(1), preview] }));
+    const full = { ...play(5, { clock: '9:00', text: 'Full text' }), previous_text: 'Play 5', completes: true };
+    const completed = applyEvents(state, [event(11, 'play_corrected', full)]);
+    expect(completed.state.plays.map((p) => [p.id, p.text, p.sequence, p.preview])).toEqual([
+      ['p1', 'Play 1', 1, undefined],
+      ['p5', 'Full text', 5, undefined],
+    ]);
+    expect(completed.state.plays[1]).not.toHaveProperty('completes');
+    expect(completed.state.corrected.size).toBe(0);
+    const fixed = { ...play(5, { text: 'Reviewed' }), previous_text: 'Full text', completes: false };
+    expect(applyEvents(completed.state, [event(12, 'play_corrected', fixed)]).state.corrected.has('p5')).toBe(true);
+  });
+
+  it("puts a late play's probability before the points of the plays after it", () => {
+    const at = (n: number, home: number) => ({ ...probability(n, home, '2025-08-23T16:05:00Z'), sequence: null });
+    const state = fromSnapshot(
+      snapshot({ plays: [late(1, null), late(2, null), preview], probabilities: [at(1, 0.5), at(5, 0.8)] }),
+    );
+    const result = applyEvents(state, [
+      event(11, 'play_added', late(3, 'p5')),
+      event(12, 'play_added', late(4, 'p5')),
+      event(13, 'probability', at(4, 0.7)),
+      event(14, 'probability', at(3, 0.6)),
+      event(15, 'probability', at(2, 0.55)), // p2 came before p3: in play order too
+      event(16, 'play_added', play(6, { clock: '8:00' })),
+      event(17, 'probability', at(6, 0.9)),
+    ]);
+    expect(result.state.probabilities.map((p) => p.play_id)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+    const x = chartSeries(result.state.probabilities, result.state.plays).x;
+    expect(x).toEqual([...x].sort((a, b) => a - b));
+    expect(new Set(x).size).toBe(x.length); // no point held at a later play's x
+    expect(state.probabilities.map((p) => p.play_id)).toEqual(['p1', 'p5']);
+  });
+
+  it('appends a point whose play is unknown or null, and never passes over such a point', () => {
+    const at = (n: number, playId: string | null) => ({ ...probability(n, 0.5, 't'), play_id: playId });
+    const state = fromSnapshot(snapshot({ plays: [play(1), play(2), play(3)], probabilities: [at(1, 'p1')] }));
+    const result = applyEvents(state, [
+      event(11, 'probability', at(3, 'p3')),
+      event(12, 'probability', at(9, 'p9')), // not a known play (yet): at the end
+      event(13, 'probability', at(2, 'p2')), // would go before p3's point, but not past p9's
+      event(14, 'probability', at(7, null)),
+    ]);
+    expect(result.state.probabilities.map((p) => p.play_id)).toEqual(['p1', 'p3', 'p9', 'p2', null]);
+  });
+});
+
+describe('probabilityKey', () => {
+  it('is the play when known, else the sequence, else nothing', () => {
+    const p = probability(7, 0.5, 't');
+    expect(probabilityKey(p)).toBe('play:p7');
+    expect(probabilityKey({ ...p, sequence: null })).toBe('play:p7');
+    expect(probabilityKey({ ...p, play_id: null })).toBe('seq:7');
+    expect(probabilityKey({ ...p, play_id: null, sequence: null })).toBeNull();
+  });
+
+  it('replaces by play even without a sequence, and keeps points with no identity at all', () => {
+    const state = fromSnapshot(snapshot({ probabilities: [] }));
+    const bare = { ...probability(1, 0.5, 't'), play_id: null, sequence: null };
+    const result = applyEvents(state, [
+      event(11, 'probability', { ...probability(1, 0.5, 't'), sequence: null }),
+      event(12, 'probability', { ...probability(1, 0.6, 't'), sequence: null }),
+      event(13, 'probability', bare),
+      event(14, 'probability', { ...bare, home: 0.7 }),
+    ]);
+    expect(result.state.probabilities.map((p) => [p.play_id, p.home])).toEqual([
+      ['p1', 0.6],
+      [null, 0.5],
+      [null, 0.7],
     ]);
   });
 });

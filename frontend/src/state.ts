@@ -20,13 +20,15 @@ export interface GameView {
   /** Seq of the last event applied (the snapshot's seq right after a snapshot). */
   seq: number;
   situation: Situation | null;
-  /** Ascending by `sequence`; a corrected play replaces the earlier one in place. */
+  /** In game order (not by `sequence`, an edit order): a new play goes at the end, or right
+   *  before the play its `before` names; a corrected play replaces the earlier one in place. */
   plays: readonly Play[];
-  /** Ascending by `sequence`. */
+  /** In arrival order, except that a point of a play that sits before the newest point's play
+   *  goes in play order (after the points of earlier plays). */
   probabilities: readonly Probability[];
   /** Last known state of each drive, by id. */
   drives: Readonly<Record<string, Drive>>;
-  /** Ids of plays that were corrected at least once. */
+  /** Ids of plays that were corrected at least once (the completion of a preview is not). */
   corrected: ReadonlySet<string>;
   /** Every Kalshi market point (both team markets), in log order. */
   market: readonly MarketPoint[];
@@ -132,14 +134,18 @@ class Draft {
       case 'situation':
         this.situation = event.data;
         break;
-      case 'play_added':
-        this.upsertPlay(event.data);
+      case 'play_added': {
+        const { before, ...play } = event.data;
+        this.upsertPlay(play, before ?? null);
         break;
+      }
       case 'play_corrected': {
-        const { previous_text: _previous, ...play } = event.data;
-        this.upsertPlay(play);
-        this.corrected ??= new Set(this.base.corrected);
-        this.corrected.add(play.id);
+        const { previous_text: _previous, completes, ...play } = event.data;
+        this.upsertPlay(play, null);
+        if (completes !== true) {
+          this.corrected ??= new Set(this.base.corrected);
+          this.corrected.add(play.id);
+        }
         break;
       }
       case 'play_removed':
@@ -185,33 +191,74 @@ class Draft {
     }
   }
 
-  private upsertPlay(play: Play): void {
+  /** A known play is replaced where it stands (a correction, a re-sent play); a new one goes
+   *  right before the play `before` names when that play is there, else at the end. O(n). */
+  private upsertPlay(play: Play, before: string | null): void {
     const plays = (this.plays ??= [...this.base.plays]);
-    const existing = plays.findIndex((p) => p.id === play.id);
-    if (existing >= 0) plays[existing] = play; // a correction replaces the play where it stands
-    else plays.push(play); // new plays arrive in game order
+    let at = -1;
+    for (let i = plays.length - 1; i >= 0; i--) {
+      const id = (plays[i] as Play).id;
+      if (id === play.id) {
+        plays[i] = play;
+        return;
+      }
+      if (id === before) at = i;
+    }
+    if (at >= 0) plays.splice(at, 0, play);
+    else plays.push(play);
   }
 
   private upsertProbability(probability: Probability): void {
     const probabilities = (this.probabilities ??= [...this.base.probabilities]);
     const key = probabilityKey(probability);
     // A re-sent probability (same play) replaces the earlier one; search from the newest.
-    for (let i = probabilities.length - 1; i >= 0; i--) {
-      if (probabilityKey(probabilities[i] as Probability) === key) {
-        probabilities[i] = probability;
-        return;
+    if (key !== null) {
+      for (let i = probabilities.length - 1; i >= 0; i--) {
+        if (probabilityKey(probabilities[i] as Probability) === key) {
+          probabilities[i] = probability;
+          return;
+        }
       }
     }
-    probabilities.push(probability);
+    probabilities.splice(this.probabilityIndex(probabilities, probability.play_id), 0, probability);
+  }
+
+  /**
+   * Where a new point of the play `playId` goes: at the end, unless its play sits before the
+   * plays of the newest points (a play learnt late); then before those points, so that the
+   * chart's x, which never goes back, is not held at the later play. A point whose play is not
+   * in `plays` (or null) goes at the end, and is never passed over by a later one.
+   * O(plays after `playId` + points passed).
+   */
+  private probabilityIndex(probabilities: readonly Probability[], playId: string | null): number {
+    let at = probabilities.length;
+    const newest = probabilities[at - 1];
+    if (playId === null || newest === undefined || newest.play_id === null) return at;
+    const plays = this.plays ?? this.base.plays;
+    const later = new Set<string>(); // ids of the plays after the point's play
+    for (let i = plays.length - 1; ; i--) {
+      const play = plays[i];
+      if (play === undefined) return at; // its play is not known (yet): no place to give it
+      if (play.id === playId) break;
+      later.add(play.id);
+    }
+    while (at > 0) {
+      const id = (probabilities[at - 1] as Probability).play_id;
+      if (id === null || !later.has(id)) break;
+      at -= 1;
+    }
+    return at;
   }
 }
 
 /**
  * Identity of a probability: its play when known. ESPN's `sequence` is not unique (several
- * probabilities can carry the same sequence), so it is only the fallback.
+ * probabilities can carry the same sequence), so it is only the fallback; a point with neither
+ * has no identity (null): it never replaces another.
  */
-export function probabilityKey(p: Probability): string {
-  return p.play_id !== null ? `play:${p.play_id}` : `seq:${p.sequence}`;
+export function probabilityKey(p: Probability): string | null {
+  if (p.play_id !== null) return `play:${p.play_id}`;
+  return p.sequence !== null ? `seq:${p.sequence}` : null;
 }
 
 /** Points of the win-probability chart: x = unix seconds, y = home win probability (0..1). */

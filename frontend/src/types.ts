@@ -46,7 +46,8 @@ export interface Situation {
 
 export interface Play {
   id: string;
-  sequence: number;
+  /** ESPN's sequence number (an edit order, not the game order); null on a scoreboard preview. */
+  sequence: number | null;
   period: number;
   clock: string;
   text: string;
@@ -60,14 +61,27 @@ export interface Play {
   drive_id: string | null;
   wallclock: string | null;
   modified: string | null;
+  /** True: read off ESPN's scoreboard (its last play), with fewer details (sequence, drive_id,
+   *  wallclock, modified, short_text null) until the full record arrives. Absent: false. */
+  preview?: boolean;
+}
+
+/** A `play_added` event's data. */
+export interface AddedPlay extends Play {
+  /** The id of the known play this one precedes in game order (a play learnt late): the play
+   *  goes right before it, or at the end when it is not there. Absent or null: at the end. */
+  before?: string | null;
 }
 
 export interface CorrectedPlay extends Play {
   previous_text: string;
+  /** True: the full record of a preview play, not a correction by ESPN. */
+  completes?: boolean;
 }
 
 export interface Probability {
-  sequence: number;
+  /** ESPN's sequenceNumber (not unique); null for a point read off the scoreboard. */
+  sequence: number | null;
   play_id: string | null;
   home: number;
   away: number;
@@ -140,7 +154,7 @@ export type GameEvent =
   | EventBase<'status', StatusData>
   | EventBase<'score', ScoreData>
   | EventBase<'situation', Situation>
-  | EventBase<'play_added', Play>
+  | EventBase<'play_added', AddedPlay>
   | EventBase<'play_corrected', CorrectedPlay>
   | EventBase<'play_removed', RemovedPlay>
   | EventBase<'probability', Probability>

@@ -83,16 +83,67 @@ class BoardCompetitor(_Model):
     score: str | int | None = None
 
 
-class BoardLastPlay(_Model):
-    """`situation.lastPlay`: the game's latest play (its id is what changes with every play)."""
+class BoardId(_Model):
+    """An object the board names only by its id (`{"id": "99"}`)."""
 
     id: str | None = None
 
 
+class BoardNamed(_Model):
+    """A play type: `{"id": "5", "text": "Rush"}`."""
+
+    text: str | None = None
+
+
+class BoardSpot(_Model):
+    """Where a play started or ended: the yard line and the team in possession."""
+
+    yard_line: int | None = Field(None, alias="yardLine")
+    team: BoardId | None = None
+
+    @property
+    def key(self) -> tuple[int, str | None] | None:
+        """(yard line, team id), or None when the yard line is not given."""
+        if self.yard_line is None:
+            return None
+        return self.yard_line, self.team.id if self.team else None
+
+
+class BoardProbability(_Model):
+    """The win probability after a play, as fractions (0..1)."""
+
+    home: float = Field(alias="homeWinPercentage", ge=0, le=1)
+    away: float = Field(alias="awayWinPercentage", ge=0, le=1)
+    tie: float = Field(0.0, alias="tiePercentage", ge=0, le=1)
+
+
+class BoardLastPlay(_Model):
+    """`situation.lastPlay`: the game's latest play (its id is what changes with every play),
+    with its text, type, team, spots and win probability."""
+
+    id: str | None = None
+    text: str = ""
+    type: BoardNamed | None = None
+    score_value: int = Field(0, alias="scoreValue")
+    team: BoardId | None = None
+    probability: BoardProbability | None = None
+    start: BoardSpot | None = None
+    end: BoardSpot | None = None
+
+
 class BoardSituation(_Model):
-    """A live competition's `situation` (only its last play is read)."""
+    """A live competition's `situation`: down and distance, possession, timeouts, last play."""
 
     last_play: BoardLastPlay | None = Field(None, alias="lastPlay")
+    down: int | None = None
+    distance: int | None = None
+    yard_line: int | None = Field(None, alias="yardLine")
+    down_distance_text: str | None = Field(None, alias="downDistanceText")
+    possession_text: str | None = Field(None, alias="possessionText")
+    possession: str | None = None
+    is_red_zone: bool = Field(False, alias="isRedZone")
+    home_timeouts: int | None = Field(None, alias="homeTimeouts")
+    away_timeouts: int | None = Field(None, alias="awayTimeouts")
 
 
 class BoardCompetition(_Model):
@@ -103,6 +154,17 @@ class BoardCompetition(_Model):
     competitors: list[BoardCompetitor]
     status: BoardStatus | None = None
     situation: BoardSituation | None = None
+
+    @field_validator("situation", mode="wrap")
+    @classmethod
+    def _lenient_situation(cls, value: Any, handler: Any) -> BoardSituation | None:
+        """A malformed situation loses the situation, not the game (its status still counts)."""
+        try:
+            situation: BoardSituation | None = handler(value)
+        except ValidationError as exc:
+            log.warning("ignoring a malformed scoreboard situation: %s", exc.errors()[0]["msg"])
+            return None
+        return situation
 
     @field_validator("competitors")
     @classmethod
@@ -157,8 +219,20 @@ class BoardGame:
     status: BoardStatus
     home_score: int | None
     away_score: int | None
-    #: The id of the game's last play (`situation.lastPlay`), None before the first one.
-    last_play_id: str | None = None
+    #: The live situation (down, possession, the last play); None outside play.
+    situation: BoardSituation | None = None
+
+    @property
+    def last_play(self) -> BoardLastPlay | None:
+        """`situation.lastPlay` when it names a play, else None."""
+        last = self.situation.last_play if self.situation else None
+        return last if last is not None and last.id else None
+
+    @property
+    def last_play_id(self) -> str | None:
+        """The id of the game's last play, None before the first one."""
+        last = self.last_play
+        return last.id if last else None
 
     @property
     def phase(self) -> Phase:
@@ -238,13 +312,8 @@ def board_game(event: BoardEvent, sport: str, league: str) -> BoardGame:
         status=status,
         home_score=None if pregame else _score(sides["home"].score),
         away_score=None if pregame else _score(sides["away"].score),
-        last_play_id=_last_play(competition.situation),
+        situation=competition.situation,
     )
-
-
-def _last_play(situation: BoardSituation | None) -> str | None:
-    last = situation.last_play if situation else None
-    return last.id if last and last.id else None
 
 
 def _team(competitor: BoardCompetitor) -> Team:

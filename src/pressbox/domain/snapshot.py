@@ -14,9 +14,15 @@ class GameState:
     """Situation, plays, probability and market points at `seq`; status and score live on the
     game row.
 
-    Plays and probability points keep their log order, which is ESPN's game order: ESPN's sequence
-    numbers are an edit order for plays and repeat for probability points. Market points keep
-    theirs too, all of them (a game has at most a few thousand); `market_status` is the last one.
+    Plays are in ESPN's game order (`ordered_plays`): a new play goes at the end, or right before
+    the play its `before` names when that play is known (a play learnt late, after a later one
+    came first from the scoreboard); a correction replaces a play where it stands. ESPN's
+    sequence numbers are an edit order for plays and repeat for probability points, so neither
+    is sorted by them. `plays` maps ids to plays in arrival order; the game order is a linked
+    list beside it, so an insertion costs O(1) and a fold of the log stays linear.
+
+    Probability points keep their log order. Market points keep theirs too, all of them (a game
+    has at most a few thousand); `market_status` is the last one.
     """
 
     seq: int = 0
@@ -25,6 +31,11 @@ class GameState:
     probabilities: list[dict[str, Any]] = field(default_factory=list)
     market: list[dict[str, Any]] = field(default_factory=list)
     market_status: dict[str, Any] | None = None
+    # The game order of `plays`: each play's neighbours (None at either end).
+    _prev: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _next: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _first: str | None = field(default=None, repr=False)
+    _last: str | None = field(default=None, repr=False)
 
     def apply(self, event: StoredEvent) -> None:
         """Fold one event in; events must come in seq order."""
@@ -32,15 +43,62 @@ class GameState:
         if event.type is EventType.SITUATION:
             self.situation = event.data
         elif event.type in (EventType.PLAY_ADDED, EventType.PLAY_CORRECTED):
-            self.plays[event.data["id"]] = event.data
+            self._put_play(event.data)
         elif event.type is EventType.PLAY_REMOVED:
-            self.plays.pop(event.data["id"], None)
+            self._remove_play(event.data["id"])
         elif event.type is EventType.PROBABILITY:
             self.probabilities.append(event.data)
         elif event.type is EventType.MARKET:
             self.market.append(event.data)
         elif event.type is EventType.MARKET_STATUS:
             self.market_status = event.data
+
+    def _put_play(self, data: dict[str, Any]) -> None:
+        """A known play is replaced where it stands; a new one goes right before the known play
+        its `before` names, else at the end. `before` orders the play; it is not kept on it."""
+        play_id = data["id"]
+        before = data.get("before")
+        if "before" in data:
+            data = {key: value for key, value in data.items() if key != "before"}
+        if play_id in self.plays:
+            self.plays[play_id] = data
+            return
+        following = before if isinstance(before, str) and before in self.plays else None
+        preceding = self._last if following is None else self._prev[following]
+        self.plays[play_id] = data
+        self._prev[play_id] = preceding
+        self._next[play_id] = following
+        if preceding is None:
+            self._first = play_id
+        else:
+            self._next[preceding] = play_id
+        if following is None:
+            self._last = play_id
+        else:
+            self._prev[following] = play_id
+
+    def _remove_play(self, play_id: str) -> None:
+        if self.plays.pop(play_id, None) is None:
+            return
+        preceding = self._prev.pop(play_id)
+        following = self._next.pop(play_id)
+        if preceding is None:
+            self._first = following
+        else:
+            self._next[preceding] = following
+        if following is None:
+            self._last = preceding
+        else:
+            self._prev[following] = preceding
+
+    def ordered_plays(self) -> list[dict[str, Any]]:
+        """The plays in game order."""
+        ordered = []
+        play_id = self._first
+        while play_id is not None:
+            ordered.append(self.plays[play_id])
+            play_id = self._next[play_id]
+        return ordered
 
     @classmethod
     def fold(cls, events: Iterable[StoredEvent]) -> GameState:
@@ -55,7 +113,7 @@ class GameState:
         return {
             "seq": self.seq,
             "situation": self.situation,
-            "plays": list(self.plays.values()),
+            "plays": self.ordered_plays(),
             "probabilities": self.probabilities,
             "market": self.market,
             "market_status": self.market_status,

@@ -24,7 +24,12 @@ from pressbox.domain.documents import (
     read_items,
 )
 from pressbox.domain.events import Event, EventType, StoredEvent, fingerprint
+from pressbox.domain.scoreboard import BoardGame, BoardLastPlay, BoardSituation
 from pressbox.domain.sports import Phase, phase_of
+
+#: The fields of a play a viewer sees: a play first known from the scoreboard (a preview) is
+#: re-sent, completed, when its full record differs in one of them.
+SHOWN = ("text", "period", "clock", "type", "score_value", "home_score", "away_score", "team_id")
 
 
 class Tracker:
@@ -40,6 +45,11 @@ class Tracker:
         self._probabilities: set[str] = set()
         self._drives: dict[str, str] = {}
         self._removed: set[str] = set()  # plays removed upstream (one may come back)
+        #: Plays known only from the scoreboard so far: their shown fields.
+        self._previews: dict[str, dict[str, Any]] = {}
+        #: The newest play known (from the board or the plays document): a document that does
+        #: not reach it is older than what was seen, and its score is not the game's.
+        self._newest: str | None = None
 
     @property
     def phase(self) -> Phase | None:
@@ -58,13 +68,80 @@ class Tracker:
         """Events for what changed since the last document of its kind; [] for the same body."""
         if self._digests.get(document.kind) == document.digest:
             return []
+        # Only a whole read shows that a play is gone; an edge read holds a few pages.
+        whole_plays = document.kind is DocumentKind.PLAYS and document.complete
+        present = {item.get("id") for item in document.items if isinstance(item, dict)}
+        # A document that does not reach the newest play seen is older than the board that
+        # showed it: the plays only the board showed are not gone from it, just not in it yet.
+        reaches = self._newest is None or self._newest in present
         handler = self._handlers().get(document.kind)
         events = handler(document.body, document.fetched_at) if handler else []
-        if document.kind is DocumentKind.PLAYS and document.complete:
-            # Only a whole read shows that a play is gone; an edge read holds a few pages.
-            events[:0] = self._removed_plays(document)
+        if whole_plays:
+            events[:0] = self._removed_plays(present, reaches, document.fetched_at)
         self._digests[document.kind] = document.digest
         return events
+
+    def apply_board(self, game: BoardGame, at: datetime, situation: bool = True) -> list[Event]:
+        """Events for what the league scoreboard shows of the game beyond its status (which
+        goes through `apply` as a status document): its last play as a preview (`preview`:
+        true; its full record comes with the plays document), that play's win probability, the
+        score and, with `situation`, the situation. Things already known give no event."""
+        events: list[Event] = []
+        last = game.last_play
+        if last is not None and last.id is not None:
+            events.extend(self._board_play(game, last, at))
+            events.extend(self._board_probability(last, at))
+            scored = game.home_score is not None and game.away_score is not None
+            if scored and last.id == self._newest:  # not a board older than the plays seen
+                score = (game.home_score or 0, game.away_score or 0)
+                events.extend(self._score_change(score, last.id, at))
+        if situation and game.situation is not None:
+            events.extend(self._situation_change(board_situation(game.situation), at))
+        return events
+
+    def _board_play(self, game: BoardGame, last: BoardLastPlay, at: datetime) -> list[Event]:
+        assert last.id is not None
+        if last.id in self._plays or last.id in self._removed:
+            return []
+        data: dict[str, Any] = {
+            "id": last.id,
+            "sequence": None,
+            "period": game.status.period,
+            "clock": game.status.display_clock,
+            "text": last.text,
+            "short_text": None,
+            "type": last.type.text if last.type else None,
+            "scoring": last.score_value > 0,
+            "score_value": last.score_value,
+            "home_score": game.home_score if game.home_score is not None else 0,
+            "away_score": game.away_score if game.away_score is not None else 0,
+            "team_id": last.team.id if last.team else None,
+            "drive_id": None,
+            "wallclock": None,
+            "modified": None,
+            "preview": True,
+        }
+        self._plays[last.id] = (None, last.text)
+        self._previews[last.id] = {k: data[k] for k in SHOWN}
+        self._newest = last.id
+        return [Event(EventType.PLAY_ADDED, f"play:{last.id}", at, data)]
+
+    def _board_probability(self, last: BoardLastPlay, at: datetime) -> list[Event]:
+        point = last.probability
+        if point is None or last.id is None or last.id in self._probabilities:
+            return []
+        self._probabilities.add(last.id)
+        data = {
+            "id": last.id,
+            "sequence": None,
+            "play_id": last.id,
+            "home": point.home,
+            "away": point.away,
+            "tie": point.tie,
+            "seconds_left": None,
+            "time": format_time(at),
+        }
+        return [Event(EventType.PROBABILITY, f"prob:{last.id}", at, data)]
 
     def restore(self, events: Iterable[StoredEvent]) -> None:
         """Rebuild memory from a game's event log (not digests: the next fetch re-reads)."""
@@ -80,9 +157,17 @@ class Tracker:
                 self._plays[data["id"]] = (data.get("modified"), data["text"])
                 if data.get("wallclock"):
                     self._wallclocks[data["id"]] = data["wallclock"]
+                if data.get("preview"):
+                    self._previews[data["id"]] = {k: data.get(k) for k in SHOWN}
+                else:
+                    self._previews.pop(data["id"], None)
+                if event.type is EventType.PLAY_ADDED and not data.get("before"):
+                    self._newest = data["id"]
             elif event.type is EventType.PLAY_REMOVED:
                 self._plays.pop(data["id"], None)
                 self._removed.add(data["id"])
+                if data["id"] == self._newest:
+                    self._newest = None
             elif event.type is EventType.PROBABILITY:
                 self._probabilities.add(data["id"])
             elif event.type is EventType.DRIVE:
@@ -131,6 +216,9 @@ class Tracker:
             "away_timeouts": doc.away_timeouts,
             "last_play_id": doc.last_play.id if doc.last_play else None,
         }
+        return self._situation_change(data, at)
+
+    def _situation_change(self, data: dict[str, Any], at: datetime) -> list[Event]:
         if data == self.situation:
             return []
         self.situation = data
@@ -140,12 +228,28 @@ class Tracker:
         # ESPN lists plays in game order; sequenceNumber is an edit order (a late entry gets a
         # later number), so the document's order is kept.
         plays = read_items(PlayItem, body, "plays")
-        events = [event for play in plays if (event := self._play_event(play, at))]
-        if plays:
-            events.extend(self._score_event(plays[-1], at))
+        # A play new to us may come before one already known (seen on the scoreboard first):
+        # its event names that play (`before`) so that viewers keep game order.
+        before: list[str | None] = []
+        known: str | None = None
+        for play in reversed(plays):
+            before.append(known)
+            if play.id in self._plays:
+                known = play.id
+        before.reverse()
+        events = [
+            event
+            for play, after in zip(plays, before, strict=True)
+            if (event := self._play_event(play, at, after))
+        ]
+        if plays and (self._newest is None or any(p.id == self._newest for p in plays)):
+            # The document reaches the newest play seen (it is not older than the board).
+            last = plays[-1]
+            self._newest = last.id
+            events.extend(self._score_change((last.home_score, last.away_score), last.id, at))
         return events
 
-    def _play_event(self, play: PlayItem, at: datetime) -> Event | None:
+    def _play_event(self, play: PlayItem, at: datetime, before: str | None = None) -> Event | None:
         seen = self._plays.get(play.id)
         if seen == (play.modified, play.text):
             return None
@@ -153,6 +257,18 @@ class Tracker:
         self._plays[play.id] = (play.modified, play.text)
         if play.wallclock:
             self._wallclocks[play.id] = play.wallclock
+        preview = self._previews.pop(play.id, None)
+        if preview is not None:
+            # The full record of a play first seen on the scoreboard: re-sent only if a viewer
+            # would see a difference.
+            if preview == {k: data[k] for k in SHOWN}:
+                return None
+            data["previous_text"] = preview["text"]
+            data["completes"] = True
+            key = f"play:{play.id}:complete:{fingerprint(data)}"
+            return Event(EventType.PLAY_CORRECTED, key, at, data)
+        if seen is None and before is not None:
+            data["before"] = before
         if seen is None and play.id not in self._removed:
             return Event(EventType.PLAY_ADDED, f"play:{play.id}", at, data)
         if seen is None:  # removed, then back: a key of its own, or the log would drop it
@@ -162,24 +278,27 @@ class Tracker:
         key = f"play:{play.id}:{play.modified}:{fingerprint(play.text)}"
         return Event(EventType.PLAY_CORRECTED, key, at, data)
 
-    def _removed_plays(self, document: Document) -> list[Event]:
-        """`play_removed` for every play seen before that a whole plays document lacks."""
-        present = {item.get("id") for item in document.items if isinstance(item, dict)}
+    def _removed_plays(self, present: set[Any], reaches: bool, at: datetime) -> list[Event]:
+        """`play_removed` for every play seen before that a whole plays document lacks (but a
+        play only previewed, when the document does not reach the newest play)."""
         events = []
-        for play_id in [p for p in self._plays if p not in present]:
+        gone = [p for p in self._plays if p not in present and (reaches or p not in self._previews)]
+        for play_id in gone:
             modified, text = self._plays.pop(play_id)
+            self._previews.pop(play_id, None)
             self._removed.add(play_id)
+            if play_id == self._newest:
+                self._newest = None
             data = {"id": play_id, "previous_text": text}
             key = f"play:{play_id}:removed:{modified}:{fingerprint(text)}"
-            events.append(Event(EventType.PLAY_REMOVED, key, document.fetched_at, data))
+            events.append(Event(EventType.PLAY_REMOVED, key, at, data))
         return events
 
-    def _score_event(self, last: PlayItem, at: datetime) -> list[Event]:
-        score = (last.home_score, last.away_score)
+    def _score_change(self, score: tuple[int, int], play_id: str, at: datetime) -> list[Event]:
         if score == self.score:
             return []
         previous, self.score = self.score, score
-        key = f"score:{previous}->{score}:{last.id}"
+        key = f"score:{previous}->{score}:{play_id}"
         return [Event(EventType.SCORE, key, at, {"home": score[0], "away": score[1]})]
 
     def _on_probabilities(self, body: Any, at: datetime) -> list[Event]:
@@ -212,6 +331,22 @@ class Tracker:
             self._drives[drive.id] = signature
             events.append(Event(EventType.DRIVE, f"drive:{drive.id}:{signature}", at, data))
         return events
+
+
+def board_situation(situation: BoardSituation) -> dict[str, Any]:
+    """The wire form of the scoreboard's situation: the situation document's (docs/protocol.md)."""
+    return {
+        "down": situation.down,
+        "distance": situation.distance,
+        "yard_line": situation.yard_line,
+        "down_distance_text": situation.down_distance_text,
+        "possession_text": situation.possession_text,
+        "possession_team_id": situation.possession,
+        "is_red_zone": situation.is_red_zone,
+        "home_timeouts": situation.home_timeouts,
+        "away_timeouts": situation.away_timeouts,
+        "last_play_id": situation.last_play.id if situation.last_play else None,
+    }
 
 
 def play_data(play: PlayItem) -> dict[str, Any]:

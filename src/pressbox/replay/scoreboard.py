@@ -161,11 +161,10 @@ def _last_play(docs: GameDocuments, moment: Moment, item: Mapping[str, Any]) -> 
     }
     if "team" in item:
         play["team"] = {"id": _ref_id(item["team"]["$ref"])}
-    probabilities = docs.items.probabilities(moment)
-    if probabilities:
-        latest = probabilities[-1]
+    own = docs.items.probability(moment, str(play["id"]))
+    if own is not None:  # ESPN embeds the play's own point (a play may have none)
         play["probability"] = {
-            key: latest[key] for key in ("tiePercentage", "homeWinPercentage", "awayWinPercentage")
+            key: own[key] for key in ("tiePercentage", "homeWinPercentage", "awayWinPercentage")
         }
     for key in ("start", "end"):
         position = item.get(key)
