@@ -8,15 +8,20 @@ fetch policy in the same run:
 
 - seed:  the seed's fixed cadences (every document on its own timer);
 - edge:  the default policy (`PRESSBOX_FETCH_POLICY=edge`);
-- seed and edge, no budget (references): each policy's own request rate on a few games of the
-  same slate; the reductions compare these two (under the budget a saturated policy's count is
-  the budget's, not its own), and the budgeted edge against the unbudgeted seed beside them.
+- seed and edge, no budget (references): each policy's own request rate: the seed's on a few
+  games of the slate (its cost per game does not depend on the slate: nothing is shared), the
+  edge's on the whole slate (its league scoreboard is shared by every game of the league, so a
+  few games would charge each one a third of a board); the reductions compare these two per
+  game-hour (under the budget a saturated policy's count is the budget's, not its own), and the
+  budgeted edge against the unbudgeted seed beside them.
 
 Per run it measures, against the records (what ESPN said and when):
 
 - completeness: every play (`play_added`), correction (`play_corrected`; the recordings carry
   none) and probability point of each game delivered exactly once, for all items revealed
-  upstream by the end of the window (less a settling minute);
+  upstream by the end of the window (less a settling minute); a play first delivered from the
+  scoreboard (a preview) whose full record differs in a shown field is re-sent as a
+  `play_corrected` with `completes`: counted apart (`previews_completed`), not as a correction;
 - staleness per play and probability event: replay time the item appeared upstream (its play's
   wall clock, as a running maximum: when the replay server reveals it) -> the event committed
   (stamped when the streamer publishes it, right after its commit): p50, p95, max;
@@ -391,6 +396,10 @@ def completeness(outcome: Outcome) -> tuple[dict[str, Any], dict[str, list[float
             if event.type is EventType.PLAY_ADDED:
                 added[event.data["id"]] += 1
                 committed.setdefault(("play", event.data["id"]), at)
+            elif event.type is EventType.PLAY_CORRECTED and event.data.get("completes"):
+                # The full record of a play first shown from the scoreboard, differing in a
+                # shown field: not an upstream correction (counted apart).
+                tally["previews_completed"] += 1
             elif event.type is EventType.PLAY_CORRECTED:
                 tally["corrections_delivered"] += 1
             elif event.type is EventType.PROBABILITY:
@@ -697,9 +706,13 @@ def runs_for(args: argparse.Namespace, console: Console) -> list[Run]:
             "streamer (seed-like fixed cadences) runs, as 'seed'; edge is NOT available[/]"
         )
         runs += [Run("seed", None, args.games)] if "seed" in wanted else []
-    references = min(args.reference_games, args.games)
-    for policy in wanted if references else []:
-        if has_setting or policy == "seed":
+    for policy in wanted:
+        # The seed's cost per game does not depend on the slate (nothing is shared): a few
+        # games show it. The edge policy's shared scoreboard costs per league, not per game: its
+        # demand is measured on the whole slate (affordable without a budget).
+        count = args.reference_games if policy == "seed" else args.edge_reference_games
+        references = min(args.games if count is None else count, args.games)
+        if references and (has_setting or policy == "seed"):
             name = f"{policy} (no budget)"
             runs.append(Run(name, policy if has_setting else None, references, False))
     return runs
@@ -761,6 +774,12 @@ if __name__ == "__main__":
         type=int,
         default=3,
         help="games of each policy's run without a budget, the reference (0: none)",
+    )
+    parser.add_argument(
+        "--edge-reference-games",
+        type=int,
+        default=None,
+        help="games of the edge policy's run without a budget (default: the whole slate)",
     )
     parser.add_argument("--quick", action="store_true", help="6 games, 30 minutes")
     args = parser.parse_args()

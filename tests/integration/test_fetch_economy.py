@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pressbox.clock import ScaledClock
 from pressbox.config import load_settings
 from pressbox.domain.events import EventType, StoredEvent
@@ -31,6 +33,7 @@ from pressbox.sources.budget import Priority
 
 NFL = "games/nfl-401547417/summary.json"
 NBA = "games/nba-401772994/summary.json"
+NCAAF = "espn-docs/EspnFootballNcaa"
 
 
 @dataclass
@@ -187,3 +190,28 @@ async def test_a_slate_stays_inside_the_budget_and_sentinels_go_first(
     sentinel = outcome.budget[Priority.SENTINEL.name.lower()]
     live = outcome.budget[Priority.LIVE.name.lower()]
     assert sentinel["waited"] / sentinel["granted"] <= live["waited"] / live["granted"]
+
+
+@pytest.mark.parametrize("source", [NCAAF, NFL, NBA], ids=["ncaaf", "nfl", "nba"])
+async def test_a_whole_game_of_each_sport_is_complete_with_the_default_policy(
+    tmp_path: Path, recordings_dir: Path, source: str
+) -> None:
+    """A whole game through the replay server with the default settings (edge policy, budget
+    1 request per second): every play and probability point once, the final score, and many
+    plays first shown from the scoreboard (football: most; basketball's bursts of plays in one
+    second show only their last), completed by the plays document."""
+    assert load_settings().fetch_policy == "edge"
+    record = plan_replay([recordings_dir / source]).records[0]
+    outcome = await replay(tmp_path, [record], "edge", speed=300)
+    assert_complete(outcome, record)
+    log = outcome.logs[record.id]
+    added = [e.data for e in log if e.type is EventType.PLAY_ADDED]
+    previews = sum(1 for play in added if play.get("preview"))
+    late = sum(1 for play in added if play.get("before"))
+    print(f"{record.id}: {len(added)} plays, {previews} from the board, {late} placed before")
+    assert previews >= len(added) * (0.5 if record.sport == "football" else 0.4)
+    # Nothing but a preview's completion is a correction here (finished games are final).
+    assert all(e.data.get("completes") for e in log if e.type is EventType.PLAY_CORRECTED)
+    # The situation document is not read while the board serves (football).
+    situations = [e for e in outcome.requests.entries if document_of(e.path) == "situation"]
+    assert len(situations) <= 40, len(situations)

@@ -16,6 +16,7 @@ from pressbox.domain.fetch_policy import (
     SeedPolicy,
     policy_for,
 )
+from pressbox.domain.scoreboard import BoardLastPlay
 from pressbox.domain.sports import PROFILES
 
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
@@ -131,21 +132,60 @@ def test_policies_by_name() -> None:
         policy_for("fast", PROFILE, timedelta(minutes=1))
 
 
-def test_with_a_league_board_the_situation_is_read_on_its_changes_only() -> None:
+def board_play(
+    play_id: str, start: tuple[int, str] | None, end: tuple[int, str] | None, value: int = 0
+) -> BoardLastPlay:
+    """A board's last play starting and ending at (yard line, team id)."""
+
+    def spot(where: tuple[int, str] | None) -> dict[str, object] | None:
+        return None if where is None else {"yardLine": where[0], "team": {"id": where[1]}}
+
+    return BoardLastPlay.model_validate(
+        {"id": play_id, "scoreValue": value, "start": spot(start), "end": spot(end)}
+    )
+
+
+def test_with_a_league_board_the_situation_document_is_not_read() -> None:
     policy, view = EdgePolicy(PROFILE), GameView()
-    view.observe_board("10", (0, 0), T0)
-    assert policy.plan(SITUATION, view, T0) == Fetch(0.0, FetchMode.WHOLE)  # never read yet
-    view.fetched(SITUATION, FetchMode.WHOLE, T0, None)
-    assert policy.plan(SITUATION, view, at(5)) == Fetch(55.0, FetchMode.WHOLE)  # safety poll
-    view.observe_board("11", (0, 0), at(5))
-    assert policy.plan(SITUATION, view, at(5)).delay == 0
-    assert policy.plan(PLAYS, view, at(5)) == Fetch(0.0, FetchMode.WHOLE)  # first read: whole
+    view.observe_board(board_play("10", (25, "66"), (30, "66")), (0, 0), T0)
+    # The board carries the situation: asked again only when the board would be stale.
+    assert policy.plan(SITUATION, view, at(5)) == Fetch(25.0, FetchMode.WHOLE)
+    view.observe_board(board_play("11", (30, "66"), (34, "66")), (0, 0), at(5))
+    assert policy.plan(SITUATION, view, at(5)).delay == 30.0  # the board was just seen
     # A situation document lagging behind the board does not move the last play back.
     view.observe([situation("10")])
     assert view.last_play_id == "11"
-    view.observe_board("11", (7, 0), at(10))
+    view.observe_board(board_play("11", (30, "66"), (34, "66")), (7, 0), at(10))
     assert view.slow_changes >= 2  # the score changed
     # A board that stopped showing the game: the situation is polled on its cadence again.
     assert policy.plan(SITUATION, view, at(41)) == Fetch(0.0, FetchMode.WHOLE)
     view.fetched(SITUATION, FetchMode.WHOLE, at(41), None)
     assert policy.plan(SITUATION, view, at(42)) == Fetch(4.0, FetchMode.WHOLE)
+
+
+def test_behind_a_board_plays_are_read_when_a_play_seems_skipped() -> None:
+    policy, view = EdgePolicy(PROFILE), GameView()
+    view.observe_board(board_play("10", (25, "66"), (30, "66")), (0, 0), T0)
+    assert policy.plan(PLAYS, view, T0) == Fetch(0.0, FetchMode.WHOLE)  # first read: whole
+    view.fetched(PLAYS, FetchMode.WHOLE, T0, 10)
+    # A play that starts where the last one ended: the board delivered it, no read until
+    # the detail poll (5 minutes for football).
+    view.observe_board(board_play("11", (30, "66"), (34, "66")), (0, 0), at(20))
+    assert view.gaps == 0
+    assert policy.plan(PLAYS, view, at(20)) == Fetch(280.0, FetchMode.EDGE)
+    # Starts elsewhere (another team, another spot): a play came between; read the edge now.
+    view.observe_board(board_play("13", (65, "99"), (70, "99")), (0, 0), at(40))
+    assert view.gaps == 1
+    assert policy.plan(PLAYS, view, at(40)) == Fetch(0.0, FetchMode.EDGE)
+    assert policy.plan(PROBS, view, at(40)).delay == 0.0
+    view.fetched(PLAYS, FetchMode.EDGE, at(40), 13)
+    assert policy.plan(PLAYS, view, at(41)) == Fetch(559.0, FetchMode.WHOLE)  # reconciliation
+    # The score moved by more than the play's value (a touchdown and its extra point).
+    view.observe_board(board_play("16", (70, "99"), (100, "99"), value=6), (0, 7), at(60))
+    assert view.gaps == 2
+    # Without spots, only the score tells: a play worth what the score moved is no gap.
+    view.observe_board(board_play("17", None, None, value=3), (3, 7), at(80))
+    assert view.gaps == 2
+    # Nothing changed since the last read: the next one is the reconciliation.
+    view.fetched(PLAYS, FetchMode.EDGE, at(81), 17)
+    assert policy.plan(PLAYS, view, at(81)) == Fetch(519.0, FetchMode.WHOLE)

@@ -6,14 +6,19 @@ edge (the last pages of a collection). Two policies:
 
 - `SeedPolicy`: every document on its fixed cadence, read whole. The seed's behaviour, kept as
   the baseline of the benchmarks (`PRESSBOX_FETCH_POLICY=seed`).
-- `EdgePolicy` (the default): a cheap sentinel says when something changed: the league's
-  scoreboard (status, score and `situation.lastPlay` of every game in one request) when the
-  streamer has one, else the game's situation document on its cadence. The situation (with a
-  board), plays and probabilities are read when the sentinel changed, collections from their
-  live edge only (again while the sentinel's last play is not in them yet, a few times), plus a
-  slow safety poll; a whole read (reconciliation, which catches corrections and removals on
-  older pages) every `reconcile_every` and at every break and the end. Drives and leaders are
-  read after a drive change or a scoring play, at most every `slow_every`.
+- `EdgePolicy` (the default): a cheap sentinel says when something changed.
+  With the league's scoreboard (status, score, situation and `situation.lastPlay` with its win
+  probability, for every game in one request), the board itself delivers each new play (a
+  preview), its probability and the situation: the situation document is not read, and plays
+  and probabilities are read from their live edge only when the board suggests it skipped a
+  play (the new last play does not start where the previous one ended, or the score moved by
+  more than the play's value), else at most every `detail_every` after changes.
+  Without a board, the game's situation document is the sentinel, on its cadence: plays and
+  probabilities are read from their live edge when it changed (again while its last play is not
+  in them yet, a few times), plus a safety poll every `safety_every`.
+  Either way a whole read (reconciliation, which catches corrections and removals on older
+  pages) every `reconcile_every` and at every break and the end; drives and leaders after a
+  drive change or a scoring play, at most every `slow_every`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Protocol
 
 from pressbox.domain.documents import DocumentKind
 from pressbox.domain.events import Event, EventType
+from pressbox.domain.scoreboard import BoardLastPlay
 from pressbox.domain.sports import SportProfile
 
 #: Documents read from their live edge by the edge policy (collections whose items ascend).
@@ -59,6 +65,7 @@ class DocumentState:
     seen: int = 0  # the view's `changes` the last fetch answered
     slow_seen: int = 0  # the view's `slow_changes` the last fetch answered
     chases: int = 0  # fetches since the sentinel's last play was first missing
+    gaps_seen: int = 0  # the view's `gaps` the last fetch answered
 
 
 @dataclass
@@ -69,6 +76,8 @@ class GameView:
     documents: dict[DocumentKind, DocumentState] = field(default_factory=dict)
     changes: int = 0  # sentinel changes: a new last play, a new period or status
     slow_changes: int = 0  # drive changes and scoring plays
+    #: Times the board's last play changed in a way that suggests a play was skipped.
+    gaps: int = 0
     last_play_id: str | None = None
     #: When the league scoreboard last showed the game (None: no board; the situation is the
     #: sentinel).
@@ -77,6 +86,7 @@ class GameView:
     _status: tuple[object, object] | None = None
     _drive: object = None
     _possession: object = None
+    _board_last: BoardLastPlay | None = None
 
     def state(self, kind: DocumentKind) -> DocumentState:
         """The state of `kind` (created empty)."""
@@ -104,21 +114,48 @@ class GameView:
                     self.slow_changes += 1
             elif event.type is EventType.SCORE:
                 self.slow_changes += 1
-            elif event.type is EventType.PLAY_ADDED and data.get("drive_id") != self._drive:
+            elif (
+                event.type is EventType.PLAY_ADDED
+                and not data.get("preview")  # a preview does not know its drive
+                and data.get("drive_id") != self._drive
+            ):
                 self._drive = data.get("drive_id")
                 self.slow_changes += 1
 
     def observe_board(
-        self, last_play_id: str | None, score: tuple[int | None, int | None], at: datetime
+        self,
+        last_play: BoardLastPlay | None,
+        score: tuple[int | None, int | None],
+        at: datetime,
     ) -> None:
         """Count the changes the league scoreboard shows for the game at `at`."""
         self.board_at = at
-        if last_play_id is not None and last_play_id != self.last_play_id:
-            self.last_play_id = last_play_id
+        if last_play is not None and last_play.id and last_play.id != self.last_play_id:
+            if self._skipped(last_play, score):
+                self.gaps += 1
+            self.last_play_id = last_play.id
+            self._board_last = last_play
             self.changes += 1
         if score != self._score:
             self._score = score
             self.slow_changes += 1
+
+    def _skipped(self, last: BoardLastPlay, score: tuple[int | None, int | None]) -> bool:
+        """Whether the board's new last play suggests that a play came between it and the
+        previous one: it does not start where that one ended (yard line and team), or the
+        score moved by more than its value."""
+        previous = self._board_last
+        if previous is None:
+            return False
+        ended = previous.end.key if previous.end else None
+        starts = last.start.key if last.start else None
+        if ended is not None and starts is not None and ended != starts:
+            return True
+        old = self._score
+        if not isinstance(old, tuple) or None in old or None in score:
+            return False
+        moved = sum(s for s in score if s is not None) - sum(old)
+        return moved > last.score_value
 
     def fetched(
         self,
@@ -137,6 +174,7 @@ class GameView:
         if count is not None:
             state.count = count
         state.slow_seen = self.slow_changes
+        state.gaps_seen = self.gaps
         if caught_up:
             state.seen, state.chases = self.changes, 0
         else:
@@ -154,6 +192,12 @@ class FetchPolicy(Protocol):
     @property
     def honors_max_age(self) -> bool:
         """Whether fetches respect the max-age of earlier answers (the seed ignored it)."""
+        ...
+
+    @property
+    def follows_sentinel(self) -> bool:
+        """Whether fetches follow a change sentinel (the league scoreboard, the situation),
+        rather than fixed timers: the streamer then reads the board and wakes workers on it."""
         ...
 
     def plan(self, kind: DocumentKind, view: GameView, now: datetime) -> Fetch:
@@ -181,6 +225,7 @@ class SeedPolicy:
     profile: SportProfile
     name: str = "seed"
     honors_max_age: bool = False
+    follows_sentinel: bool = False
 
     def plan(self, kind: DocumentKind, view: GameView, now: datetime) -> Fetch:
         delay = _after(self.profile.cadence(kind), view.state(kind).last, now)
@@ -201,6 +246,10 @@ class EdgePolicy:
     safety_every: timedelta = timedelta(seconds=60)
     #: Drives and leaders at most this often, and only after a drive change or a scoring play.
     slow_every: timedelta = timedelta(seconds=60)
+    #: With a board: plays and probabilities after changes at most this often when no play
+    #: seems skipped (None: 5 minutes for football, whose board shows where each play started
+    #: and ended; 1 minute otherwise).
+    detail_every: timedelta | None = None
     #: Between two fetches chasing a change the document did not show yet (its max-age).
     chase_every: timedelta = timedelta(seconds=10)
     chases: int = 3
@@ -209,10 +258,18 @@ class EdgePolicy:
     board_stale: timedelta = timedelta(seconds=30)
     name: str = "edge"
     honors_max_age: bool = True
+    follows_sentinel: bool = True
 
     def plan(self, kind: DocumentKind, view: GameView, now: datetime) -> Fetch:
         state = view.state(kind)
-        if kind in LIVE_KINDS or (kind is DocumentKind.SITUATION and self._board(view, now)):
+        board = self._board(view, now)
+        if kind is DocumentKind.SITUATION and board:
+            # The board carries the situation: look again when it would go stale.
+            left = self.board_stale.total_seconds() - _since(view.board_at, now)
+            return Fetch(max(left, 1.0), FetchMode.WHOLE)
+        if kind in LIVE_KINDS and board:
+            return self._behind_board(state, view, now)
+        if kind in LIVE_KINDS:
             return self._live(kind, state, view, now)
         if kind in (DocumentKind.DRIVES, DocumentKind.LEADERS):
             return self._slow(kind, state, view, now)
@@ -232,14 +289,29 @@ class EdgePolicy:
             return 0.0
         return _after(self.reconcile_every.total_seconds(), state.last_whole, now)
 
+    def _detail_every(self) -> float:
+        if self.detail_every is not None:
+            return self.detail_every.total_seconds()
+        return 300.0 if self.profile.sport == "football" else 60.0
+
+    def _behind_board(self, state: DocumentState, view: GameView, now: datetime) -> Fetch:
+        """Plays or probabilities while the board delivers each new play: read when a play
+        seems skipped, else now and then after changes; whole to reconcile."""
+        whole = self._whole_due(state, now)
+        if view.gaps > state.gaps_seen:
+            edge = 0.0
+        elif view.changes > state.seen:
+            edge = _after(self._detail_every(), state.last, now)
+        else:
+            edge = whole
+        if whole <= edge:
+            return Fetch(whole, FetchMode.WHOLE)
+        return Fetch(edge, FetchMode.EDGE)
+
     def _live(
         self, kind: DocumentKind, state: DocumentState, view: GameView, now: datetime
     ) -> Fetch:
-        paged = kind in EDGE_KINDS
-        if paged:
-            whole = self._whole_due(state, now)
-        else:  # a plain document (the situation behind a board): always read whole
-            whole = 0.0 if state.last is None else float("inf")
+        whole = self._whole_due(state, now)
         if whole == 0:
             return Fetch(0.0, FetchMode.WHOLE)
         if view.changes > state.seen:
@@ -247,8 +319,8 @@ class EdgePolicy:
             edge = _after(gap, state.last, now)
         else:
             edge = _after(self.safety_every.total_seconds(), state.last, now)
-        if whole <= edge or not paged:
-            return Fetch(min(whole, edge), FetchMode.WHOLE)
+        if whole <= edge:
+            return Fetch(whole, FetchMode.WHOLE)
         return Fetch(edge, FetchMode.EDGE)
 
     def _slow(

@@ -113,6 +113,8 @@ PRIORITIES = {
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*(\d+)", re.IGNORECASE)
 #: Cached answers kept per client before the expired ones are dropped.
 CACHE_ENTRIES = 512
+#: Parsed URLs kept per host (a slate of 60 games asks for about a thousand distinct ones).
+TARGET_ENTRIES = 8192
 #: What a request does with an answer to the same URL still within its max-age.
 CacheUse = Literal["reuse", "wait", "ignore"]
 
@@ -157,6 +159,7 @@ class HttpClient:
         self.circuit = HostCircuit(urlsplit(self.base_url).netloc or self.base_url, block)
         self.stats = UpstreamStats()
         self.clock = clock
+        self._targets: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         #: The last fresh answer per URL and when it goes stale (Cache-Control max-age).
         self._fresh: dict[str, tuple[Fetched, datetime]] = {}
         #: Requests under way that callers asking for the same URL share ("reuse" ones).
@@ -189,9 +192,7 @@ class HttpClient:
         nothing, while the circuit is open. An answer still within its max-age is returned
         again without a request (`cache`: see the module). With `max_wait`, raises
         FetchSkipped rather than queue longer than that for the budget."""
-        target = httpx.URL(self.rebase(url))
-        if params:
-            target = target.copy_merge_params(params)
+        target = self._target(url, params)
         stats = self.stats.by_kind[kind]
         labels = {"host": self.circuit.host, "document": kind}
         meter = metrics()
@@ -289,6 +290,24 @@ class HttpClient:
         )
         self._remember(str(target), fetched, now)
         return fetched
+
+    def _target(self, url: str, params: dict[str, str] | None) -> httpx.URL:
+        """The URL asked for (built once per URL and parameters: httpx's parsing is costly,
+        and a process asks for the same few hundred URLs again and again)."""
+        key = (url, tuple(params.items()) if params else ())
+        target = self._targets.get(key)
+        if target is None:
+            if len(self._targets) >= TARGET_ENTRIES:
+                self._targets.clear()
+            target = httpx.URL(self.rebase(url))
+            target = target.copy_merge_params(params) if params else target
+            self._targets[key] = target
+        return target
+
+    def stale_at(self, url: str, params: dict[str, str] | None = None) -> datetime | None:
+        """When the copy of `url` kept within its max-age goes stale (None: no copy)."""
+        entry = self._fresh.get(str(self._target(url, params)))
+        return entry[1] if entry is not None else None
 
     async def _cached(self, key: str, fresh: bool) -> Fetched | None:
         """The answer to `key` still within its max-age (after waiting it out when `fresh`)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pressbox.cancellation import finishing
@@ -46,6 +46,31 @@ def is_free(now: datetime) -> ColumnElement[bool]:
     """A stream no runner holds: no owner, or the owner's lease expired."""
     c = streams.c
     return or_(c.owner.is_(None), c.lease_expires_at.is_(None), c.lease_expires_at < now)
+
+
+def _renewal(poll: bool, fetches: bool) -> Update:
+    """The renewal statement, built once (a runner renews every lease every few seconds):
+    with the last poll and the upstream figures when they are given."""
+    c = streams.c
+    values: dict[str, Any] = {
+        "lease_expires_at": bindparam("r_expires"),
+        "heartbeat_at": bindparam("r_now"),
+    }
+    if poll:
+        values["last_poll_at"] = bindparam("r_poll")
+    if fetches:
+        values["fetches"] = bindparam("r_fetches", type_=c.fetches.type)
+    due = or_(
+        and_(c.status == SCHEDULED, c.scheduled_at <= bindparam("r_now")),
+        c.status.in_(RUNNING),
+    )
+    where = (c.game_id == bindparam("r_game"), c.owner == bindparam("r_owner"), due)
+    return update(streams).where(*where).values(**values)
+
+
+_RENEW = {
+    (poll, fetches): _renewal(poll, fetches) for poll in (False, True) for fetches in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -182,21 +207,17 @@ class Leases:
         """Extend `owner`'s lease to now + ttl (with the streamer's last poll and its upstream
         figures). False when the lease is lost: another runner holds the stream, or it left the
         running states (final, postponed, not yet due)."""
-        c = streams.c
         values: dict[str, Any] = {
-            "lease_expires_at": now + timedelta(seconds=ttl),
-            "heartbeat_at": now,
+            "r_game": game_id,
+            "r_owner": owner,
+            "r_now": now,
+            "r_expires": now + timedelta(seconds=ttl),
+            "r_poll": last_poll,
+            "r_fetches": fetches,
         }
-        if last_poll is not None:
-            values["last_poll_at"] = last_poll
-        if fetches is not None:
-            values["fetches"] = fetches
+        statement = _RENEW[(last_poll is not None, fetches is not None)]
         async with self.store._tx() as conn:
-            renewed = await conn.execute(
-                update(streams)
-                .where(c.game_id == game_id, c.owner == owner, is_due(now))
-                .values(**values)
-            )
+            renewed = await conn.execute(statement, values)
         return bool(renewed.rowcount == 1)
 
     @finishing

@@ -42,9 +42,8 @@ class LeagueBoard:
     async def game(self, sport: str, league: str, day: date, game_id: str) -> BoardGame | None:
         """The game as the board of `day` shows it now, or None if the board lacks it.
         Raises UpstreamError."""
-        params = {"dates": day.strftime("%Y%m%d"), "limit": str(self.scoreboards.limit)}
         fetched = await self.scoreboards.http.get(
-            scoreboard_path(sport, league), "scoreboard", params, cache="reuse"
+            scoreboard_path(sport, league), "scoreboard", self._params(day), cache="reuse"
         )
         key = (sport, league, day)
         parsed = self._parsed.get(key)
@@ -52,3 +51,11 @@ class LeagueBoard:
             parsed = (fetched.body, parse_scoreboard(fetched.body, sport, league))
             self._parsed[key] = parsed
         return next((g for g in parsed[1].games if g.id == game_id), None)
+
+    def stale_at(self, sport: str, league: str, day: date) -> datetime | None:
+        """When the copy of the board of `day` goes stale (its max-age): the moment to look
+        again (None: no copy kept)."""
+        return self.scoreboards.http.stale_at(scoreboard_path(sport, league), self._params(day))
+
+    def _params(self, day: date) -> dict[str, str]:
+        return {"dates": day.strftime("%Y%m%d"), "limit": str(self.scoreboards.limit)}

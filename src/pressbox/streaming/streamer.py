@@ -61,15 +61,19 @@ PAUSE_PHASES = frozenset({Phase.BREAK, Phase.HALFTIME})
 #: How often a competition document missing some links is re-read within one phase.
 REDISCOVER_EVERY = timedelta(minutes=10)
 _IN_GAME = frozenset({StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.DELAYED})
+#: When the status comes from the league scoreboard (if the streamer has one).
+_BOARD_STATUSES = frozenset({StreamStatus.AWAITING_START, *_IN_GAME})
 #: A due time closer than this is now (a clock that rounds must not make a worker spin).
 _NOW = 1e-3
 #: Drives and leaders give up their place in a saturated budget after this wait, and try again
 #: this much later (counted as skipped): fresher documents go first.
 SLOW_MAX_WAIT = 30.0
 SLOW_RETRY = 30.0
-#: With the league scoreboard as sentinel, the live status loop looks at it this often (the
-#: board's copy is shared by every game until its max-age passes: nearly free).
-BOARD_EVERY = 5.0
+#: With the league scoreboard as sentinel, the status loop looks at it just after its copy's
+#: max-age passes (BOARD_AFTER), at least BOARD_MIN and at most BOARD_EVERY seconds apart.
+BOARD_EVERY = 10.0
+BOARD_AFTER = 0.1
+BOARD_MIN = 1.0
 #: After the board failed or lacked the game, it is asked again only this much later; after
 #: BOARD_MISSES misses in a row, never again by this streamer (a replay of recorded documents
 #: has no board; real ESPN always has one).
@@ -129,7 +133,7 @@ class Streamer:
         self.tally = FetchTally()
         #: The league scoreboard as sentinel (edge policy): status, score and last play of the
         #: game without a request of its own. None: the status and situation documents.
-        self.board = board if isinstance(self.policy, EdgePolicy) else None
+        self.board = board if self.policy.follows_sentinel else None
         self._board_day: date | None = None
         self._board_retry: datetime | None = None  # no board before then
         self._board_misses = 0
@@ -143,6 +147,9 @@ class Streamer:
         self._progressed = clock.now()
         self._catch_up = False
         self._rediscovered: tuple[datetime, Phase | None] | None = None  # when, in which phase
+        #: A competition re-read under way: in a task, so that a saturated budget (where it
+        #: queues last) does not hold up the status loop and its board.
+        self._rediscovery: asyncio.Task[GameDocuments] | None = None
         self.last_poll: datetime | None = None  # the last successful status poll
         #: Phases in which the document workers stop (the status loop goes on). Empty: the
         #: seed's behaviour, polling every document through breaks (`bench/pause.py`).
@@ -178,6 +185,9 @@ class Streamer:
         finally:
             await self._stop_workers()
             await self._stop_market()
+            if self._rediscovery is not None:
+                self._rediscovery.cancel()
+                await asyncio.gather(self._rediscovery, return_exceptions=True)
         return self.status
 
     async def _discover(self) -> GameDocuments:
@@ -210,9 +220,7 @@ class Streamer:
             started = self.clock.now()
             self._check_duration()
             try:
-                status = await self._status(documents)
-                # Reading the body can fail too (UpstreamDataError): a failed poll, not a crash.
-                changes = await finish(self._track(status))
+                changes = await self._poll_status(documents)
             except UpstreamError as exc:
                 failures += not isinstance(exc, HostBlocked)  # a paused host is not our failure
                 await self._degrade("status", exc, failures)
@@ -224,10 +232,13 @@ class Streamer:
             await self._recover("status")
             if changes:
                 self._progressed = self.clock.now()
-            if changes and self._should_rediscover(documents):
-                documents = await self._rediscover(documents)
+            documents = self._rediscovered_documents(documents)
+            if changes and self._rediscovery is None and self._should_rediscover(documents):
+                self._rediscovery = asyncio.create_task(
+                    self._rediscover(documents), name=f"{self.game_id}:rediscover"
+                )
             await self._on_phase(documents)
-            await self._sleep_rest(started, self._status_cadence())
+            await self._sleep_rest(started, self._status_cadence(started))
 
     async def _on_phase(self, documents: GameDocuments) -> None:
         phase = self.tracker.phase or Phase.UNKNOWN
@@ -261,6 +272,16 @@ class Streamer:
             or self.clock.now() - last[0] >= REDISCOVER_EVERY
         )
 
+    def _rediscovered_documents(self, documents: GameDocuments) -> GameDocuments:
+        """The links a finished competition re-read found, else `documents`."""
+        task = self._rediscovery
+        if task is None or not task.done():
+            return documents
+        self._rediscovery = None
+        if task.cancelled() or task.exception() is not None:
+            return documents
+        return task.result()
+
     async def _rediscover(self, documents: GameDocuments) -> GameDocuments:
         """Pick up links the competition document did not have before; start their workers."""
         self._rediscovered = (self.clock.now(), self.tracker.phase)
@@ -276,32 +297,55 @@ class Streamer:
             self._start_workers(GameDocuments(fresh.status, added))
         return fresh
 
-    def _status_cadence(self) -> float:
+    def _status_cadence(self, started: datetime) -> float:
+        """Seconds from `started` to the next status poll. With a board: just after its copy
+        goes stale (every streamer of the league then shares the one request), at most
+        BOARD_EVERY."""
+        if self.view.board_at is not None and self.status in _BOARD_STATUSES:
+            stale = self._board_stale_at()
+            if stale is None:
+                return BOARD_EVERY
+            wait = (stale - started).total_seconds() + BOARD_AFTER
+            return min(max(wait, BOARD_MIN), BOARD_EVERY)
         if self.status in (StreamStatus.ACTIVE, StreamStatus.PAUSED):
-            if self.view.board_at is not None:
-                return min(BOARD_EVERY, self.profile.status_cadence_live)
             return self.profile.status_cadence_live
         return self.profile.status_cadence_pregame
 
-    async def _status(self, documents: GameDocuments) -> Document:
-        """The game's status: from the league scoreboard when it shows the game (which also
-        feeds the sentinel), else from the status document."""
+    async def _poll_status(self, documents: GameDocuments) -> list[Event]:
+        """Read the game's status and commit what changed: from the league scoreboard when it
+        shows the game (which also feeds the sentinel and brings the last play, its
+        probability, the score and the situation), else from the status document. Reading a
+        body can fail too (UpstreamDataError): a failed poll, not a crash."""
         game = await self._board_game()
-        if game is not None:
-            now = self.clock.now()
-            self._observe_board(game.last_play_id, (game.home_score, game.away_score), now)
-            return status_document(game, now)
-        self.view.board_at = None
-        return await self.espn.document(
-            DocumentKind.STATUS, documents.status, cache=self._cache_use
-        )
+        if game is None:
+            self.view.board_at = None
+            status = await self.espn.document(
+                DocumentKind.STATUS, documents.status, cache=self._cache_use
+            )
+            return await finish(self._track(status))
+        now = self.clock.now()
+        before = (self.view.changes, self.view.slow_changes, self.view.gaps)
+        self.view.observe_board(game.last_play, (game.home_score, game.away_score), now)
+        if (self.view.changes, self.view.slow_changes, self.view.gaps) != before:
+            self._nudge()
+        changes = await finish(self._track(status_document(game, now)))
+        situation = DocumentKind.SITUATION in self.profile.cadences
+        events = self.tracker.apply_board(game, now, situation=situation)
+        await finish(self._commit_tracked(events))
+        return changes + events
+
+    def _board_stale_at(self) -> datetime | None:
+        if self.board is None or self._board_day is None:
+            return None
+        return self.board.stale_at(self.profile.sport, self.profile.league, self._board_day)
 
     async def _board_game(self) -> BoardGame | None:
-        """The game on the league scoreboard while it is in play (before it, the status
-        document's slow poll costs little), or None."""
+        """The game on the league scoreboard from its last minutes before the start to its
+        end (a Saturday's noon kickoffs would cost a status request each every 20 s), or
+        None."""
         if self.board is None or self._board_day is None or self._board_misses >= BOARD_MISSES:
             return None
-        if self.status not in (StreamStatus.ACTIVE, StreamStatus.PAUSED):
+        if self.status not in _BOARD_STATUSES:
             return None
         now = self.clock.now()
         if self._board_retry is not None and now < self._board_retry:
@@ -316,14 +360,6 @@ class Streamer:
         self._board_misses = 0 if game is not None else self._board_misses + 1
         self._board_retry = None if game is not None else now + BOARD_RETRY
         return game
-
-    def _observe_board(
-        self, last_play: str | None, score: tuple[int | None, int | None], now: datetime
-    ) -> None:
-        before = (self.view.changes, self.view.slow_changes)
-        self.view.observe_board(last_play, score, now)
-        if (self.view.changes, self.view.slow_changes) != before:
-            self._nudge()
 
     def _nudge(self) -> None:
         """Wake every worker waiting for a change."""
@@ -376,7 +412,7 @@ class Streamer:
 
     async def _wait(self, kind: DocumentKind, delay: float) -> None:
         """Sleep `delay`, or less if a sentinel change nudges `kind` (seed: never nudged)."""
-        if not isinstance(self.policy, EdgePolicy):
+        if not self.policy.follows_sentinel:
             await self.clock.sleep(delay)
             return
         nudge = self._nudges.setdefault(kind, asyncio.Event())
@@ -431,12 +467,16 @@ class Streamer:
         events = self.tracker.apply(document)
         if not events:
             self._count_unchanged(document.kind)
+        await self._commit_tracked(events)
+        return events
+
+    async def _commit_tracked(self, events: list[Event]) -> None:
+        """Let the view count the changes `events` show (waking workers), then commit them."""
         changes = (self.view.changes, self.view.slow_changes)
         self.view.observe(events)
         if (self.view.changes, self.view.slow_changes) != changes:
             self._nudge()
         await self._commit(events)
-        return events
 
     def _count_unchanged(self, kind: DocumentKind) -> None:
         self.espn.http.stats.by_kind[str(kind)].unchanged += 1
@@ -444,7 +484,7 @@ class Streamer:
     async def _fetch(
         self, kind: DocumentKind, url: str, mode: FetchMode, cache: CacheUse
     ) -> Document:
-        slow = isinstance(self.policy, EdgePolicy) and kind in (
+        slow = self.policy.follows_sentinel and kind in (
             DocumentKind.DRIVES,
             DocumentKind.LEADERS,
         )
