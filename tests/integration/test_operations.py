@@ -97,6 +97,11 @@ async def test_the_stream_table_shows_every_stream_with_lease_health_and_reason(
     assert await Leases(store).renew("401756846", "runner-a", now, 30.0, fetches=fetches)
     async with client(store) as http:
         assert (await streams(http))["401756846"]["fetches"] == fetches
+    # The figures since the last renewal are saved with the release.
+    final = {**fetches, "requests": 15}
+    assert await Leases(store).release("401756846", "runner-a", fetches=final)
+    async with client(store) as http:
+        assert (await streams(http))["401756846"]["fetches"] == final
 
 
 async def test_degraded_documents_show_in_the_snapshot_and_the_game_list(store: Store) -> None:

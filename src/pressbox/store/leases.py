@@ -221,13 +221,23 @@ class Leases:
         return bool(renewed.rowcount == 1)
 
     @finishing
-    async def release(self, game_id: str, owner: str, *, crashed: bool = False) -> bool:
+    async def release(
+        self,
+        game_id: str,
+        owner: str,
+        *,
+        crashed: bool = False,
+        fetches: dict[str, Any] | None = None,
+    ) -> bool:
         """Give the stream up so that any runner may claim it at once; False if `owner` did not
-        hold it. A release after the streamer `crashed` counts a retry, like a takeover."""
+        hold it. A release after the streamer `crashed` counts a retry, like a takeover. With
+        `fetches`, the stream's upstream figures since the last renewal are kept too."""
         c = streams.c
         values: dict[str, Any] = {"owner": None, "lease_expires_at": None}
         if crashed:
             values["retry_count"] = c.retry_count + 1
+        if fetches is not None:
+            values["fetches"] = fetches
         async with self.store._tx() as conn:
             released = await conn.execute(
                 update(streams).where(c.game_id == game_id, c.owner == owner).values(**values)

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from pressbox import logs
 from pressbox.cancellation import finish
@@ -125,6 +126,7 @@ class StreamRunner:
         game_id, crashed = record.game_id, False
         logs.game_id.set(game_id)  # this task's context: its streamer's and workers' log lines
         logs.runner_id.set(self.owner_id)
+        streamer: Streamer | None = None
         try:
             streamer = await self._streamer(game_id)
             work = asyncio.create_task(streamer.run(), name=f"{game_id}:streamer")
@@ -142,7 +144,9 @@ class StreamRunner:
             crashed = True
             log.exception("runner %s: following stream %s failed", self.owner_id, game_id)
         finally:
-            await self._release(game_id, crashed)
+            # The upstream figures since the last renewal are saved with the release.
+            fetches = streamer.tally.to_json() if streamer is not None else None
+            await self._release(game_id, crashed, fetches)
             self._held.pop(game_id, None)  # after the release: `held` never shows it early
 
     async def _streamer(self, game_id: str) -> Streamer:
@@ -199,8 +203,10 @@ class StreamRunner:
             await asyncio.gather(sleeper, return_exceptions=True)
         return work.done()
 
-    async def _release(self, game_id: str, crashed: bool) -> None:
+    async def _release(
+        self, game_id: str, crashed: bool, fetches: dict[str, Any] | None = None
+    ) -> None:
         try:
-            await self.leases.release(game_id, self.owner_id, crashed=crashed)
+            await self.leases.release(game_id, self.owner_id, crashed=crashed, fetches=fetches)
         except StoreError as exc:  # the lease then runs out by itself
             log.warning("releasing %s failed: %s", game_id, exc)
