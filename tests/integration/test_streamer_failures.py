@@ -296,7 +296,9 @@ async def test_a_worker_cancelled_between_tracking_and_commit_loses_nothing(
     streamer = harness.streamer()
     url = f"http://sports.core.api.espn.com{COMPETITION}/probabilities?lang=en"
     async with streamer._commit_lock:  # another commit is under way
-        worker = asyncio.create_task(streamer._fetch_and_commit(DocumentKind.PROBABILITIES, url))
+        worker = asyncio.create_task(
+            streamer.workers.fetch_and_commit(DocumentKind.PROBABILITIES, url)
+        )
         for _ in range(500):  # bounded: until the document is applied and the commit waits
             if streamer.tracker._probabilities:
                 break

@@ -1,38 +1,28 @@
 """The streamer: one supervisor per game. It polls, tracks, commits, then publishes.
 
 A status loop follows the game (slowly before it, faster during it) and drives the persisted
-lifecycle; while the game is live one worker per document fetches it when the fetch policy
-(`domain.fetch_policy`) says it is due, and how (whole, or only a collection's live edge). A
-sentinel change wakes the workers that wait for one. Every exit path (final, failure,
-cancellation, shutdown) cancels and awaits every worker.
+lifecycle; while the game is live the document workers (`streaming.workers`: one per document,
+fetching it when the fetch policy says) run, and a sentinel change wakes those that wait for one.
+The game's market line is followed by a task of its own (`streaming.market_follower`). Every exit
+path (final, failure, cancellation, shutdown) cancels and awaits every worker and the follower.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
-from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from pressbox import logs
 from pressbox.bus import Bus
 from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.documents import Document, DocumentKind
-from pressbox.domain.events import Event, EventType
-from pressbox.domain.fetch_policy import (
-    EDGE_KINDS,
-    EdgePolicy,
-    FetchMode,
-    FetchPolicy,
-    GameView,
-)
+from pressbox.domain.events import Event
+from pressbox.domain.fetch_policy import EdgePolicy, FetchPolicy, GameView
 from pressbox.domain.lifecycle import IllegalTransition, StreamStatus, status_for_phase
-from pressbox.domain.market_events import MarketStatus, last_market_status
 from pressbox.domain.scoreboard import BoardGame
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
@@ -40,22 +30,23 @@ from pressbox.errors import (
     HostBlocked,
     LeaseLost,
     PressboxError,
-    StoreError,
     UpstreamError,
     UpstreamStatusError,
 )
 from pressbox.metrics import metrics
 from pressbox.sources.espn import EspnClient
-from pressbox.sources.http import CacheUse, FetchSkipped, FetchTally, fetch_tally
+from pressbox.sources.http import FetchTally, fetch_tally
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
 from pressbox.streaming.discovery import GameDocuments, discover, rediscover
+from pressbox.streaming.health import StreamHealth
 from pressbox.streaming.market import MarketSource
-from pressbox.streaming.sentinel import LeagueBoard, board_day, status_document
+from pressbox.streaming.market_follower import MarketFollower
+from pressbox.streaming.sentinel import BoardWatch, LeagueBoard, board_day, status_document
+from pressbox.streaming.workers import DocumentWorkers
 
 log = logging.getLogger(__name__)
 
-COLLECTIONS = frozenset({DocumentKind.PLAYS, DocumentKind.PROBABILITIES, DocumentKind.DRIVES})
 #: Halftime and the breaks between periods: nothing but the status changes, so only it is polled.
 PAUSE_PHASES = frozenset({Phase.BREAK, Phase.HALFTIME})
 #: How often a competition document missing some links is re-read within one phase.
@@ -63,22 +54,11 @@ REDISCOVER_EVERY = timedelta(minutes=10)
 _IN_GAME = frozenset({StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.DELAYED})
 #: When the status comes from the league scoreboard (if the streamer has one).
 _BOARD_STATUSES = frozenset({StreamStatus.AWAITING_START, *_IN_GAME})
-#: A due time closer than this is now (a clock that rounds must not make a worker spin).
-_NOW = 1e-3
-#: Drives and leaders give up their place in a saturated budget after this wait, and try again
-#: this much later (counted as skipped): fresher documents go first.
-SLOW_MAX_WAIT = 30.0
-SLOW_RETRY = 30.0
 #: With the league scoreboard as sentinel, the status loop looks at it just after its copy's
 #: max-age passes (BOARD_AFTER), at least BOARD_MIN and at most BOARD_EVERY seconds apart.
 BOARD_EVERY = 10.0
 BOARD_AFTER = 0.1
 BOARD_MIN = 1.0
-#: After the board failed or lacked the game, it is asked again only this much later; after
-#: BOARD_MISSES misses in a row, never again by this streamer (a replay of recorded documents
-#: has no board; real ESPN always has one).
-BOARD_RETRY = timedelta(minutes=5)
-BOARD_MISSES = 3
 
 
 @dataclass(frozen=True)
@@ -123,8 +103,9 @@ class Streamer:
         self.limits = limits or StreamLimits()
         #: The game's market line (None: markets off); followed by a task of its own.
         self.markets = markets
-        self._market: asyncio.Task[None] | None = None
-        self._market_status: MarketStatus | None = None  # the last one logged
+        self.market_follower = MarketFollower(
+            game_id, markets, store, clock, commit=self._commit, in_play=self._in_play
+        )
         self.tracker = Tracker()
         #: When and how each document is fetched (default: the edge policy).
         self.policy: FetchPolicy = policy or EdgePolicy(profile)
@@ -134,15 +115,24 @@ class Streamer:
         #: The league scoreboard as sentinel (edge policy): status, score and last play of the
         #: game without a request of its own. None: the status and situation documents.
         self.board = board if self.policy.follows_sentinel else None
-        self._board_day: date | None = None
-        self._board_retry: datetime | None = None  # no board before then
-        self._board_misses = 0
-        self._nudges: dict[DocumentKind, asyncio.Event] = {}
+        self._board_watch = BoardWatch(self.board, profile.sport, profile.league, game_id)
         self.status = StreamStatus.SCHEDULED
-        self._health: dict[str, str] = {}
-        self._health_lock = asyncio.Lock()
+        #: What of the stream fails now (persisted; the workers change it too).
+        self.health = StreamHealth(game_id, store, clock)
         self._commit_lock = asyncio.Lock()
-        self._workers: list[asyncio.Task[None]] = []
+        #: The document workers (the status loop starts and stops them).
+        self.workers = DocumentWorkers(
+            game_id,
+            profile,
+            espn,
+            clock,
+            self.policy,
+            self.view,
+            self.tracker,
+            track=self._track,
+            degrade=self._degrade,
+            recover=self.health.recover,
+        )
         self._began = clock.now()
         self._progressed = clock.now()
         self._catch_up = False
@@ -169,13 +159,13 @@ class Streamer:
             return self.status
         logged = await self.store.events_since(self.game_id, 0, limit=1_000_000)
         self.tracker.restore(logged)
-        self._market_status = last_market_status(logged)
+        self.market_follower.restore(logged)
         # A stream resumed in the game reads every document once at its first pass.
         self._catch_up = bool(logged) and self.status in _IN_GAME
         try:
             try:
                 documents = await self._discover()
-                await self._start_market()
+                await self.market_follower.start()
                 await self._follow(documents)
             except StreamFailed as exc:
                 await self._move(StreamStatus.FAILED, reason=str(exc))
@@ -183,8 +173,8 @@ class Streamer:
             # Taken over (or released) under us: the new holder writes from now on.
             log.warning("game %s: lease lost, stopping: %s", self.game_id, exc)
         finally:
-            await self._stop_workers()
-            await self._stop_market()
+            await self.workers.stop()
+            await self.market_follower.stop()
             if self._rediscovery is not None:
                 self._rediscovery.cancel()
                 await asyncio.gather(self._rediscovery, return_exceptions=True)
@@ -208,8 +198,8 @@ class Streamer:
                 continue
             await self.store.upsert_game(game, self.clock.now())
             if game.start_time is not None:
-                self._board_day = board_day(game.start_time)
-            await self._recover("discovery")
+                self._board_watch.day = board_day(game.start_time)
+            await self.health.recover("discovery")
             if self.status is StreamStatus.SCHEDULED:
                 await self._move(StreamStatus.AWAITING_START)
             return documents
@@ -229,7 +219,7 @@ class Streamer:
             failures = 0
             backoff.reset()
             self.last_poll = self.clock.now()
-            await self._recover("status")
+            await self.health.recover("status")
             if changes:
                 self._progressed = self.clock.now()
             documents = self._rediscovered_documents(documents)
@@ -245,18 +235,17 @@ class Streamer:
         target = status_for_phase(self.status, phase)
         polling = target is StreamStatus.PAUSED and phase not in self.pause_phases
         if target is StreamStatus.ACTIVE or polling:
-            if not self._workers:
-                self._start_workers(documents)
-        elif self._workers or self._catch_up:
+            if not self.workers.running:
+                self.workers.start(documents)
+        elif self.workers.running or self._catch_up:
             # Halftime, a break, a delay or the end: the document workers stop, and every
             # document is read once more so that nothing of the play before it is lost. A
             # resumed stream does the same once: its last runner may have died before that read.
-            await self._stop_workers()
-            await self._reconcile(documents)
+            await self.workers.stop()
+            await self.workers.reconcile(documents)
         self._catch_up = False
-        if target is StreamStatus.COMPLETED and self._health:
-            self._health.clear()  # a finished stream has nothing left to be degraded about
-            await self._save_health()
+        if target is StreamStatus.COMPLETED:
+            await self.health.clear()  # a finished stream has nothing left to be degraded about
         await self._move(target)
 
     def _should_rediscover(self, documents: GameDocuments) -> bool:
@@ -292,9 +281,9 @@ class Streamer:
         except UpstreamError as exc:
             log.info("game %s: competition re-read failed: %s", self.game_id, exc)
             return documents
-        if self._workers:
+        if self.workers.running:
             added = {k: v for k, v in fresh.refs.items() if k not in documents.refs}
-            self._start_workers(GameDocuments(fresh.status, added))
+            self.workers.start(GameDocuments(fresh.status, added))
         return fresh
 
     def _status_cadence(self, started: datetime) -> float:
@@ -302,7 +291,7 @@ class Streamer:
         goes stale (every streamer of the league then shares the one request), at most
         BOARD_EVERY."""
         if self.view.board_at is not None and self.status in _BOARD_STATUSES:
-            stale = self._board_stale_at()
+            stale = self._board_watch.stale_at()
             if stale is None:
                 return BOARD_EVERY
             wait = (stale - started).total_seconds() + BOARD_AFTER
@@ -320,153 +309,34 @@ class Streamer:
         if game is None:
             self.view.board_at = None
             status = await self.espn.document(
-                DocumentKind.STATUS, documents.status, cache=self._cache_use
+                DocumentKind.STATUS, documents.status, cache=self.workers.cache_use
             )
             return await finish(self._track(status))
         now = self.clock.now()
         before = (self.view.changes, self.view.slow_changes, self.view.gaps)
         self.view.observe_board(game.last_play, (game.home_score, game.away_score), now)
         if (self.view.changes, self.view.slow_changes, self.view.gaps) != before:
-            self._nudge()
+            self.workers.nudge()
         changes = await finish(self._track(status_document(game, now)))
         situation = DocumentKind.SITUATION in self.profile.cadences
         events = self.tracker.apply_board(game, now, situation=situation)
         await finish(self._commit_tracked(events))
         return changes + events
 
-    def _board_stale_at(self) -> datetime | None:
-        if self.board is None or self._board_day is None:
-            return None
-        return self.board.stale_at(self.profile.sport, self.profile.league, self._board_day)
-
     async def _board_game(self) -> BoardGame | None:
         """The game on the league scoreboard from its last minutes before the start to its
         end (a Saturday's noon kickoffs would cost a status request each every 20 s), or
         None."""
-        if self.board is None or self._board_day is None or self._board_misses >= BOARD_MISSES:
-            return None
         if self.status not in _BOARD_STATUSES:
             return None
-        now = self.clock.now()
-        if self._board_retry is not None and now < self._board_retry:
-            return None
-        try:
-            game = await self.board.game(
-                self.profile.sport, self.profile.league, self._board_day, self.game_id
-            )
-        except UpstreamError as exc:
-            log.info("game %s: no scoreboard (%s); status document instead", self.game_id, exc)
-            game = None
-        self._board_misses = 0 if game is not None else self._board_misses + 1
-        self._board_retry = None if game is not None else now + BOARD_RETRY
-        return game
-
-    def _nudge(self) -> None:
-        """Wake every worker waiting for a change."""
-        for nudge in self._nudges.values():
-            nudge.set()
-
-    def _start_workers(self, documents: GameDocuments) -> None:
-        for kind, url in documents.refs.items():
-            if kind in self.profile.cadences:
-                task = asyncio.create_task(self._poll(kind, url), name=f"{self.game_id}:{kind}")
-                self._workers.append(task)
-                metrics().worker_starts.add(1, {"document": str(kind)})
-
-    async def _stop_workers(self) -> None:
-        workers, self._workers = self._workers, []
-        for task in workers:
-            task.cancel()
-        results = await asyncio.gather(*workers, return_exceptions=True)
-        for task, result in zip(workers, results, strict=True):
-            metrics().worker_stops.add(1, {"document": task.get_name().rpartition(":")[2]})
-            if isinstance(result, Exception):
-                log.error("worker %s ended with an error", task.get_name(), exc_info=result)
-
-    @property
-    def _cache_use(self) -> CacheUse:
-        """A policy that honours max-age waits a fresh copy out; the seed always asked."""
-        return "wait" if self.policy.honors_max_age else "ignore"
-
-    async def _poll(self, kind: DocumentKind, url: str) -> None:
-        """One document's worker: fetch when the policy says, back off on failure, never raise."""
-        cadence = self.profile.cadences.get(kind, 10.0)
-        backoff = Backoff(initial=cadence, cap=max(60.0, 4 * cadence))
-        while True:
-            plan = self.policy.plan(kind, self.view, self.clock.now())
-            if plan.delay > _NOW:
-                await self._wait(kind, plan.delay)
-                continue
-            try:
-                await self._fetch_and_commit(kind, url, plan.mode)
-            except FetchSkipped as exc:
-                log.info("game %s: %s", self.game_id, exc)
-                await self.clock.sleep(SLOW_RETRY)
-                continue
-            except (UpstreamError, StoreError) as exc:
-                await self._degrade(str(kind), exc)
-                await self.clock.sleep(backoff.next_delay(exc))
-                continue
-            backoff.reset()
-            await self._recover(str(kind))
-
-    async def _wait(self, kind: DocumentKind, delay: float) -> None:
-        """Sleep `delay`, or less if a sentinel change nudges `kind` (seed: never nudged)."""
-        if not self.policy.follows_sentinel:
-            await self.clock.sleep(delay)
-            return
-        nudge = self._nudges.setdefault(kind, asyncio.Event())
-        nudge.clear()  # the plan just made already saw every change so far
-        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
-        waker = asyncio.ensure_future(nudge.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waker.cancel()
-            await asyncio.gather(sleeper, waker, return_exceptions=True)
-
-    async def _fetch_and_commit(
-        self,
-        kind: DocumentKind,
-        url: str,
-        mode: FetchMode = FetchMode.WHOLE,
-        cache: CacheUse | None = None,
-    ) -> None:
-        started = self.clock.now()
-        document = await self._fetch(kind, url, mode, cache or self._cache_use)
-        began = time.perf_counter()
-        await finish(self._track(document))
-        metrics().processing.record(time.perf_counter() - began, {"document": str(kind)})
-        whole = mode is FetchMode.WHOLE or document.complete
-        self.view.fetched(
-            kind,
-            FetchMode.WHOLE if whole else FetchMode.EDGE,
-            started,
-            document.count,
-            self._caught_up(kind),
-        )
-
-    def _caught_up(self, kind: DocumentKind) -> bool:
-        """Whether the tracker holds what the sentinel announced for `kind` (the last play, its
-        probability), or the policy has chased it long enough."""
-        last = self.view.last_play_id
-        if last is None or self.view.state(kind).chases + 1 >= self.policy.chase_limit():
-            return True
-        if kind is DocumentKind.PLAYS:
-            return self.tracker.has_play(last)
-        if kind is DocumentKind.PROBABILITIES:
-            return self.tracker.has_probability(last)
-        if kind is DocumentKind.SITUATION:
-            return (self.tracker.situation or {}).get("last_play_id") == last
-        return True
+        return await self._board_watch.game(self.clock.now())
 
     async def _track(self, document: Document) -> list[Event]:
         """Apply a document and commit its events. Runs to its end once started (`finish`): the
         tracker remembers what it applied, so a cancellation between the two would lose events."""
         events = self.tracker.apply(document)
         if not events:
-            self._count_unchanged(document.kind)
+            self.espn.http.stats.by_kind[str(document.kind)].unchanged += 1
         await self._commit_tracked(events)
         return events
 
@@ -475,35 +345,8 @@ class Streamer:
         changes = (self.view.changes, self.view.slow_changes)
         self.view.observe(events)
         if (self.view.changes, self.view.slow_changes) != changes:
-            self._nudge()
+            self.workers.nudge()
         await self._commit(events)
-
-    def _count_unchanged(self, kind: DocumentKind) -> None:
-        self.espn.http.stats.by_kind[str(kind)].unchanged += 1
-
-    async def _fetch(
-        self, kind: DocumentKind, url: str, mode: FetchMode, cache: CacheUse
-    ) -> Document:
-        slow = self.policy.follows_sentinel and kind in (
-            DocumentKind.DRIVES,
-            DocumentKind.LEADERS,
-        )
-        max_wait = SLOW_MAX_WAIT if slow else None
-        if kind in COLLECTIONS:
-            known = self.view.state(kind).count
-            if mode is FetchMode.EDGE and kind in EDGE_KINDS and known is not None:
-                return await self.espn.edge(kind, url, known, cache=cache, max_wait=max_wait)
-            return await self.espn.collection(kind, url, cache=cache, max_wait=max_wait)
-        return await self.espn.document(kind, url, cache=cache, max_wait=max_wait)
-
-    async def _reconcile(self, documents: GameDocuments) -> None:
-        """When play stops (a break, the final whistle), read every document once more, whole
-        (and, when max-age is honoured, not a copy older than the last play)."""
-        for kind, url in documents.refs.items():
-            try:
-                await self._fetch_and_commit(kind, url, FetchMode.WHOLE)
-            except (UpstreamError, FetchSkipped) as exc:
-                log.warning("final read of %s for game %s failed: %s", kind, self.game_id, exc)
 
     async def _commit(self, events: Sequence[Event]) -> None:
         """Commit first, then publish what was committed."""
@@ -515,50 +358,6 @@ class Streamer:
         counter = metrics().events
         for event in stored:
             counter.add(1, {"type": str(event.type)})
-
-    async def _start_market(self) -> None:
-        """Follow the game's market line in a task of its own: nothing it does reaches the
-        ESPN side, and its points never count as the game's progress."""
-        if self.markets is None or self._market is not None:
-            return
-        game = await finish(self.store.game(self.game_id))  # a read cut short leaks its connection
-        if game is None:
-            return
-        self._market = asyncio.create_task(
-            self._follow_market(self.markets, game), name=f"{self.game_id}:market"
-        )
-
-    async def _stop_market(self) -> None:
-        market, self._market = self._market, None
-        if market is not None:
-            market.cancel()
-            await asyncio.gather(market, return_exceptions=True)
-
-    async def _follow_market(self, markets: MarketSource, game: dict[str, Any]) -> None:
-        """Commit the market events of `markets`; a failure of the follower (or of a commit)
-        is logged and the follower starts again after a backoff, never ending the stream."""
-        backoff = Backoff(initial=5.0, cap=300.0)
-        while True:
-            try:
-                async with aclosing(markets.follow(game, self._in_play)) as events:
-                    async for event in events:
-                        await self._commit_market(event)
-                        backoff.reset()
-                return  # the source has nothing to follow
-            except Exception:
-                log.exception("game %s: the market follower failed; restarting", self.game_id)
-            await self.clock.sleep(backoff.next_delay())
-
-    async def _commit_market(self, event: Event) -> None:
-        """Commit a market event; a `market_status` only when it changes the last logged one."""
-        if event.type is EventType.MARKET_STATUS:
-            status = MarketStatus.from_json(event.data)
-            if not status.changes(self._market_status):
-                return
-            await self._commit([event])
-            self._market_status = status
-            return
-        await self._commit([event])
 
     def _in_play(self) -> bool:
         return self.status in _IN_GAME
@@ -589,28 +388,9 @@ class Streamer:
 
     async def _degrade(self, what: str, exc: PressboxError, failures: int = 0) -> None:
         log.warning("game %s: %s failed (%d in a row): %s", self.game_id, what, failures, exc)
-        message = str(exc)[:200]
-        if self._health.get(what) != message:
-            self._health[what] = message
-            await self._save_health()
+        await self.health.degrade(what, exc)
         if failures >= self.limits.failure_budget:
             raise StreamFailed(f"{what} failed {failures} times in a row; last error: {exc}")
-
-    async def _recover(self, what: str) -> None:
-        if self._health.pop(what, None) is not None:
-            await self._save_health()
-
-    async def _save_health(self) -> None:
-        """Persist the health as it is now. Workers change it concurrently: the writes queue in
-        order and run to their end even if their worker is cancelled, and each writes the state
-        at its turn, so the row always ends with the latest one."""
-
-        async def write() -> None:
-            async with self._health_lock:
-                health = dict(self._health)
-                await self.store.set_stream_health(self.game_id, health, self.clock.now())
-
-        await finish(write())
 
     async def _sleep_rest(self, started: datetime, cadence: float) -> None:
         """Sleep what is left of `cadence` after the work since `started`."""
