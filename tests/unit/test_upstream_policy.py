@@ -17,6 +17,7 @@ from pressbox.errors import (
     UpstreamStatusError,
 )
 from pressbox.sources.budget import RequestBudget
+from pressbox.sources.http import FetchTally
 from pressbox.sources.retry import Backoff, is_retryable
 
 URL = "http://espn.test/v2/sports/football/leagues/nfl/events/1/competitions/1/status"
@@ -160,3 +161,13 @@ async def test_concurrent_callers_share_the_budget() -> None:
 def test_a_bad_rate_or_burst_is_refused(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="rate must be positive and burst at least 1"):
         RequestBudget(FakeClock(), rate=rate, burst=burst)
+
+
+def test_a_fetch_tally_resumes_from_the_saved_figures() -> None:
+    tally = FetchTally()
+    tally.resume({"requests": 12, "bytes": 3456, "skipped": 2, "waited": 1.5, "other": 9})
+    assert tally.to_json() == {"requests": 12, "bytes": 3456, "skipped": 2, "waited": 1.5}
+    fresh = FetchTally()
+    fresh.resume({"requests": "x", "bytes": -1, "skipped": True})  # malformed: ignored
+    fresh.resume(None)
+    assert fresh.to_json() == {"requests": 0, "bytes": 0, "skipped": 0, "waited": 0.0}

@@ -26,7 +26,7 @@ from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -86,6 +86,14 @@ class FetchTally:
     bytes: int = 0
     skipped: int = 0  # not sent: a fresh copy reused, an answer shared, or the budget gave up
     waited: float = 0.0  # clock seconds queued for budgets
+
+    def resume(self, saved: dict[str, Any] | None) -> None:
+        """Continue from the figures saved on the stream row (a stream taken over or restarted
+        keeps counting from there); malformed values are ignored."""
+        for name in ("requests", "bytes", "skipped", "waited"):
+            value = (saved or {}).get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                setattr(self, name, type(getattr(self, name))(value))
 
     def to_json(self) -> dict[str, float | int]:
         return {

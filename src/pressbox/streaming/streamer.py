@@ -153,6 +153,7 @@ class Streamer:
         stream = await self.store.stream(self.game_id)
         if stream is None:
             raise PressboxError(f"game {self.game_id} has no stream")
+        self.tally.resume(stream.fetches)
         self.status = stream.status
         self._began = stream.started_at or self.clock.now()
         if not (self.status.is_running or self.status is StreamStatus.SCHEDULED):
