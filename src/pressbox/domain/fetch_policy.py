@@ -218,6 +218,13 @@ def _after(seconds: float, moment: datetime | None, now: datetime) -> float:
     return max(0.0, seconds - _since(moment, now))
 
 
+def _sooner(whole: float, edge: float) -> Fetch:
+    """The whole read if it is due no later than the edge read, else the edge read."""
+    if whole <= edge:
+        return Fetch(whole, FetchMode.WHOLE)
+    return Fetch(edge, FetchMode.EDGE)
+
+
 @dataclass(frozen=True)
 class SeedPolicy:
     """Every document on its fixed cadence, read whole: the seed's request pattern."""
@@ -304,9 +311,7 @@ class EdgePolicy:
             edge = _after(self._detail_every(), state.last, now)
         else:
             edge = whole
-        if whole <= edge:
-            return Fetch(whole, FetchMode.WHOLE)
-        return Fetch(edge, FetchMode.EDGE)
+        return _sooner(whole, edge)
 
     def _live(
         self, kind: DocumentKind, state: DocumentState, view: GameView, now: datetime
@@ -319,9 +324,7 @@ class EdgePolicy:
             edge = _after(gap, state.last, now)
         else:
             edge = _after(self.safety_every.total_seconds(), state.last, now)
-        if whole <= edge:
-            return Fetch(whole, FetchMode.WHOLE)
-        return Fetch(edge, FetchMode.EDGE)
+        return _sooner(whole, edge)
 
     def _slow(
         self, kind: DocumentKind, state: DocumentState, view: GameView, now: datetime

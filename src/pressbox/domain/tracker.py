@@ -19,12 +19,13 @@ from pressbox.domain.documents import (
     PlayItem,
     ProbabilityItem,
     SituationDoc,
+    SituationFields,
     StatusDoc,
     read,
     read_items,
 )
 from pressbox.domain.events import Event, EventType, StoredEvent, fingerprint
-from pressbox.domain.scoreboard import BoardGame, BoardLastPlay, BoardSituation
+from pressbox.domain.scoreboard import BoardGame, BoardLastPlay
 from pressbox.domain.sports import Phase, phase_of
 
 #: The fields of a play a viewer sees: a play first known from the scoreboard (a preview) is
@@ -68,16 +69,18 @@ class Tracker:
         """Events for what changed since the last document of its kind; [] for the same body."""
         if self._digests.get(document.kind) == document.digest:
             return []
-        # Only a whole read shows that a play is gone; an edge read holds a few pages.
-        whole_plays = document.kind is DocumentKind.PLAYS and document.complete
-        present = {item.get("id") for item in document.items if isinstance(item, dict)}
-        # A document that does not reach the newest play seen is older than the board that
-        # showed it: the plays only the board showed are not gone from it, just not in it yet.
-        reaches = self._newest is None or self._newest in present
+        # Only a whole read shows that a play is gone; an edge read holds a few pages. Whether
+        # it reaches the newest play is judged before the handler moves that play on.
+        removals = None
+        if document.kind is DocumentKind.PLAYS and document.complete:
+            present = {item.get("id") for item in document.items if isinstance(item, dict)}
+            # A document that does not reach the newest play seen is older than the board that
+            # showed it: the plays only the board showed are not gone from it, just not in it.
+            removals = (present, self._newest is None or self._newest in present)
         handler = self._handlers().get(document.kind)
         events = handler(document.body, document.fetched_at) if handler else []
-        if whole_plays:
-            events[:0] = self._removed_plays(present, reaches, document.fetched_at)
+        if removals is not None:
+            events[:0] = self._removed_plays(*removals, document.fetched_at)
         self._digests[document.kind] = document.digest
         return events
 
@@ -96,7 +99,8 @@ class Tracker:
                 score = (game.home_score or 0, game.away_score or 0)
                 events.extend(self._score_change(score, last.id, at))
         if situation and game.situation is not None:
-            events.extend(self._situation_change(board_situation(game.situation), at))
+            data = situation_data(game.situation, game.situation.possession, game.last_play_id)
+            events.extend(self._situation_change(data, at))
         return events
 
     def _board_play(self, game: BoardGame, last: BoardLastPlay, at: datetime) -> list[Event]:
@@ -204,19 +208,9 @@ class Tracker:
 
     def _on_situation(self, body: Any, at: datetime) -> list[Event]:
         doc = read(SituationDoc, body, "situation")
-        data = {
-            "down": doc.down,
-            "distance": doc.distance,
-            "yard_line": doc.yard_line,
-            "down_distance_text": doc.down_distance_text,
-            "possession_text": doc.possession_text,
-            "possession_team_id": doc.team.id if doc.team else None,
-            "is_red_zone": doc.is_red_zone,
-            "home_timeouts": doc.home_timeouts,
-            "away_timeouts": doc.away_timeouts,
-            "last_play_id": doc.last_play.id if doc.last_play else None,
-        }
-        return self._situation_change(data, at)
+        possession = doc.team.id if doc.team else None
+        last = doc.last_play.id if doc.last_play else None
+        return self._situation_change(situation_data(doc, possession, last), at)
 
     def _situation_change(self, data: dict[str, Any], at: datetime) -> list[Event]:
         if data == self.situation:
@@ -333,19 +327,22 @@ class Tracker:
         return events
 
 
-def board_situation(situation: BoardSituation) -> dict[str, Any]:
-    """The wire form of the scoreboard's situation: the situation document's (docs/protocol.md)."""
+def situation_data(
+    situation: SituationFields, possession: str | None, last_play_id: str | None
+) -> dict[str, Any]:
+    """The wire form of a situation, from the situation document or the scoreboard
+    (docs/protocol.md)."""
     return {
         "down": situation.down,
         "distance": situation.distance,
         "yard_line": situation.yard_line,
         "down_distance_text": situation.down_distance_text,
         "possession_text": situation.possession_text,
-        "possession_team_id": situation.possession,
+        "possession_team_id": possession,
         "is_red_zone": situation.is_red_zone,
         "home_timeouts": situation.home_timeouts,
         "away_timeouts": situation.away_timeouts,
-        "last_play_id": situation.last_play.id if situation.last_play else None,
+        "last_play_id": last_play_id,
     }
 
 
