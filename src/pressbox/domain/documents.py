@@ -139,19 +139,25 @@ class StatusDoc(_Model):
     type: StatusType
 
 
-class SituationDoc(_Model):
-    """`/competitions/{id}/situation` (football)."""
+class SituationFields(_Model):
+    """What a football situation says, in the situation document and on the scoreboard alike."""
 
-    last_play: Ref | None = Field(None, alias="lastPlay")
     down: int | None = None
     distance: int | None = None
     yard_line: int | None = Field(None, alias="yardLine")
     down_distance_text: str | None = Field(None, alias="downDistanceText")
     possession_text: str | None = Field(None, alias="possessionText")
-    team: Ref | None = None
     is_red_zone: bool = Field(False, alias="isRedZone")
     home_timeouts: int | None = Field(None, alias="homeTimeouts")
     away_timeouts: int | None = Field(None, alias="awayTimeouts")
+
+
+class SituationDoc(SituationFields):
+    """`/competitions/{id}/situation` (football): the team in possession and the last play as
+    links."""
+
+    last_play: Ref | None = Field(None, alias="lastPlay")
+    team: Ref | None = None
 
 
 class Named(_Model):

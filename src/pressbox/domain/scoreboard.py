@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from pressbox.clock import parse_time
+from pressbox.domain.documents import SituationFields
 from pressbox.domain.sports import Phase, phase_of
 from pressbox.errors import UpstreamDataError
 
@@ -131,19 +132,12 @@ class BoardLastPlay(_Model):
     end: BoardSpot | None = None
 
 
-class BoardSituation(_Model):
-    """A live competition's `situation`: down and distance, possession, timeouts, last play."""
+class BoardSituation(SituationFields):
+    """A live competition's `situation`: the situation document's fields, with the team in
+    possession as an id and the last play embedded."""
 
     last_play: BoardLastPlay | None = Field(None, alias="lastPlay")
-    down: int | None = None
-    distance: int | None = None
-    yard_line: int | None = Field(None, alias="yardLine")
-    down_distance_text: str | None = Field(None, alias="downDistanceText")
-    possession_text: str | None = Field(None, alias="possessionText")
     possession: str | None = None
-    is_red_zone: bool = Field(False, alias="isRedZone")
-    home_timeouts: int | None = Field(None, alias="homeTimeouts")
-    away_timeouts: int | None = Field(None, alias="awayTimeouts")
 
 
 class BoardCompetition(_Model):
