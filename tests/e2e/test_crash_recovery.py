@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 from processes import PRESSBOX, free_port, processes, wait_for
 
+from pressbox.domain.events import EventType, StoredEvent
+from pressbox.domain.snapshot import GameState
 from pressbox.replay import load_recording
 from pressbox.replay.session import recorded_games
 from pressbox.store import GameInfo, Store, TeamInfo
@@ -48,8 +50,10 @@ def stream_row(db: Path) -> dict[str, Any]:
 
 
 def event_log(db: Path) -> list[dict[str, Any]]:
-    rows = query(db, "SELECT seq, type, key, data FROM events WHERE game_id = ? ORDER BY seq")
-    return [{"seq": s, "type": t, "key": k, "data": json.loads(d)} for s, t, k, d in rows]
+    rows = query(db, "SELECT seq, type, key, at, data FROM events WHERE game_id = ? ORDER BY seq")
+    return [
+        {"seq": s, "type": t, "key": k, "at": at, "data": json.loads(d)} for s, t, k, at, d in rows
+    ]
 
 
 def replay_time(value: str) -> datetime:
@@ -92,9 +96,20 @@ def deterministic(log: list[dict[str, Any]]) -> dict[str, Any]:
     (and a score that changed twice in a gap) are sampled too; the final score is not.
     Probability points carry the time they were learned when their play is not yet known.
     """
-    probabilities = [e["data"] for e in log if e["type"] == "probability"]
+    # Game order: the default policy may learn a play from the scoreboard before plays that came
+    # out with it (they name the play they precede), so log order depends on timing.
+    events = [
+        StoredEvent(e["seq"], EventType(e["type"]), e["key"], replay_time(e["at"]), e["data"])
+        for e in log
+    ]
+    plays = [p["id"] for p in GameState.fold(events).ordered_plays()]
+    order = {play: index for index, play in enumerate(plays)}
+    probabilities = sorted(
+        (e["data"] for e in log if e["type"] == "probability"),
+        key=lambda p: order.get(p["play_id"], -1),
+    )
     return {
-        "play ids": [e["data"]["id"] for e in log if e["type"] == "play_added"],
+        "play ids": plays,
         "plays (last version)": final_plays(log),
         "probabilities": [
             (p["id"], p["sequence"], p["play_id"], p["home"], p["away"]) for p in probabilities

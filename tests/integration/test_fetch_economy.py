@@ -134,14 +134,20 @@ async def test_edge_costs_far_fewer_requests_and_bytes_than_seed_for_the_same_ev
             # came out with it: they name the play they precede), as a viewer's snapshot has it.
             plays = [p["id"] for p in GameState.fold(log).ordered_plays()]
             order = {play: index for index, play in enumerate(plays)}
-            points = [e.data["play_id"] for e in log if e.type is EventType.PROBABILITY]
+            # Points of delivered plays: when the replay stops, a stream may hold the point of a
+            # play its plays document has not shown yet (probabilities read after plays).
+            points = [
+                e.data["play_id"]
+                for e in log
+                if e.type is EventType.PROBABILITY and e.data["play_id"] in order
+            ]
             figures[policy] = (
                 len(mine),
                 core.total("bytes") + site.total("bytes"),
                 Counter(document_of(e.path) for e in mine),
                 # ids embed the game's: the copies' own ids, without it, are the same
                 [play.replace(game.id, "") for play in plays],
-                [p.replace(game.id, "") for p in sorted(points, key=lambda p: order.get(p, -1))],
+                [p.replace(game.id, "") for p in sorted(points, key=order.__getitem__)],
             )
     (seed_n, seed_bytes, seed_docs, seed_plays, seed_points) = figures["seed"]
     (edge_n, edge_bytes, edge_docs, edge_plays, edge_points) = figures["edge"]
