@@ -29,21 +29,18 @@ from pressbox.replay.session import plan_replay, prepare_streams, replay_upstrea
 from pressbox.runtime import open_runtime
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.http import HttpClient
-from pressbox.store import GameInfo, Store, TeamInfo
-from pressbox.store.migrate import upgrade
+from pressbox.store import Store
 from pressbox.web import create_app
 from pressbox.web.server import running
+from stores import add_game, migrated_store
 
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
-    await asyncio.to_thread(upgrade, url)
-    store = Store.connect(url)
-    yield store
-    await store.close()
+    async with migrated_store(f"sqlite+aiosqlite:///{tmp_path}/pressbox.db") as store:
+        yield store
 
 
 async def get(app: FastAPI, path: str) -> httpx.Response:
@@ -99,9 +96,7 @@ async def test_metrics_count_streams_by_status_and_upstream_requests_by_kind(
     store: Store,
 ) -> None:
     for game_id, status in (("g1", None), ("g2", StreamStatus.ACTIVE), ("g3", StreamStatus.ACTIVE)):
-        info = GameInfo(game_id, "football", "nfl", "", "", T0, TeamInfo("h"), TeamInfo("a"))
-        await store.upsert_game(info, T0)
-        await store.ensure_stream(game_id, T0, T0)
+        await add_game(store, game_id, T0)
         if status:
             await store.move_stream(game_id, status, T0)
     app = create_app(store, MemoryBus())
@@ -200,9 +195,7 @@ def test_text_log_lines_name_the_ids_in_brackets(
 
 
 async def test_metrics_count_live_connections_resumes_and_refusals(store: Store) -> None:
-    info = GameInfo("g1", "football", "nfl", "", "", T0, TeamInfo("h"), TeamInfo("a"))
-    await store.upsert_game(info, T0)
-    await store.ensure_stream("g1", T0, T0)
+    await add_game(store, "g1", T0)
     app = create_app(store, MemoryBus())
     before = (await get(app, "/metrics")).text
     async with running(app, "127.0.0.1", 0) as url:

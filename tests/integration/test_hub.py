@@ -21,8 +21,7 @@ from websockets.frames import Frame, Opcode
 from pressbox.bus import MemoryBus
 from pressbox.clock import ScaledClock
 from pressbox.domain.events import Event, EventType, StoredEvent
-from pressbox.store import GameInfo, Store, TeamInfo
-from pressbox.store.migrate import upgrade
+from pressbox.store import Store
 from pressbox.web import create_app
 from pressbox.web import viewer as viewer_module
 from pressbox.web.frames import FramesProtocol, text_frame
@@ -30,6 +29,7 @@ from pressbox.web.hub import Hub
 from pressbox.web.limits import LiveSettings
 from pressbox.web.server import running
 from pressbox.web.viewer import FrameViewer
+from stores import add_game, migrated_store
 
 GAME = "401756846"
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
@@ -43,16 +43,10 @@ def play(n: int, pad: int = 0) -> Event:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
-    await asyncio.to_thread(upgrade, url)
-    store = Store.connect(url)
-    home = TeamInfo("2306", "Kansas State Wildcats", "KSU")
-    away = TeamInfo("66", "Iowa State Cyclones", "ISU")
-    await store.upsert_game(GameInfo(GAME, "football", "nfl", "", "", T0, home, away), T0)
-    await store.ensure_stream(GAME, T0, T0)
-    assert len(await store.append(GAME, [play(n) for n in range(1, SEEDED + 1)])) == SEEDED
-    yield store
-    await store.close()
+    async with migrated_store(f"sqlite+aiosqlite:///{tmp_path}/pressbox.db") as store:
+        await add_game(store, GAME, T0)
+        assert len(await store.append(GAME, [play(n) for n in range(1, SEEDED + 1)])) == SEEDED
+        yield store
 
 
 @pytest.fixture

@@ -26,11 +26,11 @@ from pressbox.domain.market_events import (
     market_event,
     market_status_event,
 )
-from pressbox.store import GameInfo, Store, TeamInfo
-from pressbox.store.migrate import upgrade
+from pressbox.store import Store, TeamInfo
 from pressbox.web import create_app
 from pressbox.web.limits import LiveSettings
 from pressbox.web.server import running
+from stores import add_game, migrated_store
 
 GAME, OTHER = "401772994", "401772995"
 EVENT = "KXNBAGAME-25MAY31NYKIND"
@@ -57,15 +57,11 @@ def price(bid: str, ask: str, seconds: int, side: Side = Side.HOME) -> Event:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
-    await asyncio.to_thread(upgrade, url)
-    store = Store.connect(url)
-    for game in (GAME, OTHER):
-        home, away = TeamInfo("11", "Indiana Pacers", "IND"), TeamInfo("18", "New York", "NY")
-        await store.upsert_game(GameInfo(game, "basketball", "nba", "", "", T0, home, away), T0)
-        await store.ensure_stream(game, T0, T0)
-    yield store
-    await store.close()
+    home, away = TeamInfo("11", "Indiana Pacers", "IND"), TeamInfo("18", "New York", "NY")
+    async with migrated_store(f"sqlite+aiosqlite:///{tmp_path}/pressbox.db") as store:
+        for game in (GAME, OTHER):
+            await add_game(store, game, T0, sport="basketball", league="nba", home=home, away=away)
+        yield store
 
 
 @pytest.fixture

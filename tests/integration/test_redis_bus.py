@@ -20,10 +20,10 @@ from pressbox.bus import Batch, Subscription
 from pressbox.bus.redis import RedisBus
 from pressbox.clock import ScaledClock
 from pressbox.domain.events import Event, EventType, StoredEvent
-from pressbox.store import GameInfo, Store, TeamInfo
-from pressbox.store.migrate import upgrade
+from pressbox.store import Store
 from pressbox.web import create_app
 from pressbox.web.server import running
+from stores import add_game, migrated_store
 
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
 #: Short waits and retries, so that a lost connection is found and re-opened within a test.
@@ -250,16 +250,10 @@ def play(n: int) -> Event:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
-    await asyncio.to_thread(upgrade, url)
-    store = Store.connect(url)
-    home = TeamInfo("2306", "Kansas State Wildcats", "KSU")
-    away = TeamInfo("66", "Iowa State Cyclones", "ISU")
-    await store.upsert_game(GameInfo(GAME, "football", "nfl", "", "", T0, home, away), T0)
-    await store.ensure_stream(GAME, T0, T0)
-    await store.append(GAME, [play(1), play(2)])
-    yield store
-    await store.close()
+    async with migrated_store(f"sqlite+aiosqlite:///{tmp_path}/pressbox.db") as store:
+        await add_game(store, GAME, T0)
+        await store.append(GAME, [play(1), play(2)])
+        yield store
 
 
 async def receive(ws: ClientConnection, kind: str) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from websockets.exceptions import ConnectionClosed
 from pressbox.bus import MemoryBus
 from pressbox.clock import ScaledClock
 from pressbox.domain.events import Event, EventType, StoredEvent
-from pressbox.store import GameInfo, Store, TeamInfo
-from pressbox.store.migrate import upgrade
+from pressbox.store import Store
 from pressbox.web import create_app
 from pressbox.web.server import running
+from stores import add_game, migrated_store
 
 GAME = "401756846"
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
@@ -41,19 +41,13 @@ def status(name: str, state: str) -> Event:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
-    await asyncio.to_thread(upgrade, url)
-    store = Store.connect(url)
-    home = TeamInfo("2306", "Kansas State Wildcats", "KSU")
-    away = TeamInfo("66", "Iowa State Cyclones", "ISU")
-    await store.upsert_game(GameInfo(GAME, "football", "nfl", "", "", T0, home, away), T0)
-    await store.ensure_stream(GAME, T0, T0)
-    score = Event(EventType.SCORE, "score:1", T0, {"home": 7, "away": 0})
-    live = status("STATUS_IN_PROGRESS", "in")
-    seeded = [live, play(2), play(1), score, play(3), play(1, "fixed")]
-    assert len(await store.append(GAME, seeded)) == SEEDED
-    yield store
-    await store.close()
+    async with migrated_store(f"sqlite+aiosqlite:///{tmp_path}/pressbox.db") as store:
+        await add_game(store, GAME, T0)
+        score = Event(EventType.SCORE, "score:1", T0, {"home": 7, "away": 0})
+        live = status("STATUS_IN_PROGRESS", "in")
+        seeded = [live, play(2), play(1), score, play(3), play(1, "fixed")]
+        assert len(await store.append(GAME, seeded)) == SEEDED
+        yield store
 
 
 @pytest.fixture
