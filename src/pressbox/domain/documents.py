@@ -123,6 +123,8 @@ class Ref(_Model):
 
 
 class StatusType(_Model):
+    """`status.type`: ESPN's status name, its state (pre, in, post) and whether it is final."""
+
     name: str
     state: str
     completed: bool = False
@@ -131,7 +133,7 @@ class StatusType(_Model):
 
 
 class StatusDoc(_Model):
-    """`/competitions/{id}/status`."""
+    """`/competitions/{id}/status`, and an event's `status` on a scoreboard."""
 
     clock: float = 0.0
     display_clock: str = Field("", alias="displayClock")

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from pressbox.clock import parse_time
-from pressbox.domain.documents import SituationFields
+from pressbox.domain.documents import SituationFields, StatusDoc
 from pressbox.domain.sports import Phase, phase_of
 from pressbox.errors import UpstreamDataError
 
@@ -47,25 +47,6 @@ EspnTime = Annotated[datetime, BeforeValidator(_espn_time)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
-
-
-class BoardStatusType(_Model):
-    """`status.type`: ESPN's status name, its state (pre, in, post) and whether it is final."""
-
-    name: str
-    state: str
-    completed: bool = False
-    detail: str = ""
-    short_detail: str = Field("", alias="shortDetail")
-
-
-class BoardStatus(_Model):
-    """An event's `status`."""
-
-    clock: float = 0.0
-    display_clock: str = Field("", alias="displayClock")
-    period: int = 0
-    type: BoardStatusType
 
 
 class BoardTeam(_Model):
@@ -146,7 +127,7 @@ class BoardCompetition(_Model):
     id: str = ""
     date: EspnTime | None = None
     competitors: list[BoardCompetitor]
-    status: BoardStatus | None = None
+    status: StatusDoc | None = None
     situation: BoardSituation | None = None
 
     @field_validator("situation", mode="wrap")
@@ -176,7 +157,7 @@ class BoardEvent(_Model):
     name: str = ""
     short_name: str = Field("", alias="shortName")
     competitions: list[BoardCompetition] = Field(min_length=1)
-    status: BoardStatus | None = None
+    status: StatusDoc | None = None
 
     @model_validator(mode="after")
     def _has_status(self) -> BoardEvent:
@@ -210,7 +191,7 @@ class BoardGame:
     start: datetime
     home: Team
     away: Team
-    status: BoardStatus
+    status: StatusDoc
     home_score: int | None
     away_score: int | None
     #: The live situation (down, possession, the last play); None outside play.
