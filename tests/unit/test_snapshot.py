@@ -100,3 +100,41 @@ def test_removals_keep_the_order_whole() -> None:
     assert len(state.plays) == 3
     state = fold(added("a"), removed("a"), added("b"), added("a", before="b"))
     assert order(state) == ["a", "b"]
+
+
+def point(play_id: str | None) -> tuple[EventType, dict[str, Any]]:
+    return EventType.PROBABILITY, {"id": f"prob-{play_id}", "play_id": play_id, "home": 0.5}
+
+
+def points(state: GameState) -> list[str | None]:
+    return [p["play_id"] for p in state.to_json()["probabilities"]]
+
+
+def test_the_point_of_a_play_learnt_late_goes_before_the_points_of_later_plays() -> None:
+    state = fold(
+        added("a"),
+        point("a"),
+        added("d", preview=True),  # the board's last play and its point, first
+        point("d"),
+        added("b", before="d"),  # the plays that came out with it, later
+        added("c", before="d"),
+        point("b"),
+        point("c"),
+        added("e"),
+        point("e"),
+    )
+    assert points(state) == ["a", "b", "c", "d", "e"]  # as the live UI places them
+
+
+def test_a_point_without_a_known_play_goes_at_the_end_and_stays_there() -> None:
+    state = fold(
+        added("a"),
+        added("c"),
+        point("c"),
+        point("x"),
+        point(None),
+        added("b", before="c"),
+        point("b"),
+    )
+    # b's point would go before c's, but the points without a known play are newer and stay last
+    assert points(state) == ["c", "x", None, "b"]

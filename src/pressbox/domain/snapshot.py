@@ -21,8 +21,10 @@ class GameState:
     is sorted by them. `plays` maps ids to plays in arrival order; the game order is a linked
     list beside it, so an insertion costs O(1) and a fold of the log stays linear.
 
-    Probability points keep their log order. Market points keep theirs too, all of them (a game
-    has at most a few thousand); `market_status` is the last one.
+    Probability points follow their plays: a point goes at the end, unless its play stands
+    before the plays of the newest points (a play learnt late); then right before those points,
+    as the live UI places it. Market points keep their log order, all of them (a game has at
+    most a few thousand); `market_status` is the last one.
     """
 
     seq: int = 0
@@ -47,7 +49,7 @@ class GameState:
         elif event.type is EventType.PLAY_REMOVED:
             self._remove_play(event.data["id"])
         elif event.type is EventType.PROBABILITY:
-            self.probabilities.append(event.data)
+            self._put_probability(event.data)
         elif event.type is EventType.MARKET:
             self.market.append(event.data)
         elif event.type is EventType.MARKET_STATUS:
@@ -76,6 +78,21 @@ class GameState:
             self._last = play_id
         else:
             self._prev[following] = play_id
+
+    def _put_probability(self, data: dict[str, Any]) -> None:
+        """At the end, or before the newest points whose plays come after this point's play.
+        O(plays after its play): none for the point of the newest play."""
+        points, play_id = self.probabilities, data.get("play_id")
+        at = len(points)
+        if play_id in self.plays and at and points[-1].get("play_id") != play_id:
+            later = set()
+            following = self._next[play_id]
+            while following is not None:
+                later.add(following)
+                following = self._next[following]
+            while at and points[at - 1].get("play_id") in later:
+                at -= 1
+        points.insert(at, data)
 
     def _remove_play(self, play_id: str) -> None:
         if self.plays.pop(play_id, None) is None:
