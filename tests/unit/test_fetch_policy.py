@@ -97,11 +97,14 @@ def test_drives_and_leaders_wait_for_a_drive_change_or_a_score_and_a_slow_cap() 
     view.fetched(LEADERS, FetchMode.WHOLE, at(1), None)
     view.observe([situation("2", possession="66")])  # same drive: nothing for them
     assert view.slow_changes == slow
-    # Nothing for drives but their reconciliation, 10 minutes after the last whole read.
-    assert policy.plan(DRIVES, view, at(30)) == Fetch(570.0, FetchMode.WHOLE)
+    # Nothing for drives but a look at their edge 10 minutes after the last read...
+    assert policy.plan(DRIVES, view, at(30)) == Fetch(571.0, FetchMode.EDGE)
+    # ... and their reconciliation 30 minutes after the last whole read (plays: 10).
+    view.fetched(DRIVES, FetchMode.EDGE, at(1500), 3)
+    assert policy.plan(DRIVES, view, at(1510)) == Fetch(290.0, FetchMode.WHOLE)
     score = Event(EventType.SCORE, "score", T0, {"home": 7, "away": 0})
     view.observe([score])
-    assert policy.plan(DRIVES, view, at(30)) == Fetch(31.0, FetchMode.EDGE)  # capped at 60 s
+    assert policy.plan(DRIVES, view, at(1510)) == Fetch(50.0, FetchMode.EDGE)  # capped at 60 s
     assert policy.plan(LEADERS, view, at(61)) == Fetch(0.0, FetchMode.WHOLE)
     view.observe([situation("3", possession="2306")])  # a turnover: a new drive
     assert view.slow_changes == slow + 2

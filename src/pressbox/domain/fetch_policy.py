@@ -18,7 +18,8 @@ edge (the last pages of a collection). Two policies:
   in them yet, a few times), plus a safety poll every `safety_every`.
   Either way a whole read (reconciliation, which catches corrections and removals on older
   pages) every `reconcile_every` and at every break and the end; drives and leaders after a
-  drive change or a scoring play, at most every `slow_every`.
+  drive change or a scoring play, at most every `slow_every`, and drives whole every
+  `drives_reconcile_every`.
 """
 
 from __future__ import annotations
@@ -253,6 +254,10 @@ class EdgePolicy:
     safety_every: timedelta = timedelta(seconds=60)
     #: Drives and leaders at most this often, and only after a drive change or a scoring play.
     slow_every: timedelta = timedelta(seconds=60)
+    #: A whole read of drives at most this often (or every `reconcile_every`, if longer), besides
+    #: every break and the end: drives embed their plays, which the plays document reconciles,
+    #: and the edge read after each drive change re-reads the drive that just ended.
+    drives_reconcile_every: timedelta = timedelta(minutes=30)
     #: With a board: plays and probabilities after changes at most this often when no play
     #: seems skipped (None: 5 minutes for football, whose board shows where each play started
     #: and ended; 1 minute otherwise).
@@ -291,10 +296,10 @@ class EdgePolicy:
         """Whether the league scoreboard is the game's sentinel now."""
         return _since(view.board_at, now) < self.board_stale.total_seconds()
 
-    def _whole_due(self, state: DocumentState, now: datetime) -> float:
+    def _whole_due(self, state: DocumentState, now: datetime, every: timedelta) -> float:
         if state.count is None:
             return 0.0
-        return _after(self.reconcile_every.total_seconds(), state.last_whole, now)
+        return _after(every.total_seconds(), state.last_whole, now)
 
     def _detail_every(self) -> float:
         if self.detail_every is not None:
@@ -304,7 +309,7 @@ class EdgePolicy:
     def _behind_board(self, state: DocumentState, view: GameView, now: datetime) -> Fetch:
         """Plays or probabilities while the board delivers each new play: read when a play
         seems skipped, else now and then after changes; whole to reconcile."""
-        whole = self._whole_due(state, now)
+        whole = self._whole_due(state, now, self.reconcile_every)
         if view.gaps > state.gaps_seen:
             edge = 0.0
         elif view.changes > state.seen:
@@ -316,7 +321,7 @@ class EdgePolicy:
     def _live(
         self, kind: DocumentKind, state: DocumentState, view: GameView, now: datetime
     ) -> Fetch:
-        whole = self._whole_due(state, now)
+        whole = self._whole_due(state, now, self.reconcile_every)
         if whole == 0:
             return Fetch(0.0, FetchMode.WHOLE)
         if view.changes > state.seen:
@@ -332,7 +337,8 @@ class EdgePolicy:
         edge = kind in EDGE_KINDS
         if state.last is None or (edge and state.count is None):
             return Fetch(0.0, FetchMode.WHOLE)
-        whole = self._whole_due(state, now) if edge else float("inf")
+        every = max(self.reconcile_every, self.drives_reconcile_every)
+        whole = self._whole_due(state, now, every) if edge else float("inf")
         if view.slow_changes > state.slow_seen:
             due = _after(self.slow_every.total_seconds(), state.last, now)
         else:
