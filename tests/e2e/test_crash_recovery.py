@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 from processes import PRESSBOX, free_port, processes, wait_for
 
+from logs import in_game_order
 from pressbox.domain.events import EventType, StoredEvent
-from pressbox.domain.snapshot import GameState
 from pressbox.replay import load_recording
 from pressbox.replay.session import recorded_games
 from pressbox.store import GameInfo, Store, TeamInfo
@@ -96,17 +96,9 @@ def deterministic(log: list[dict[str, Any]]) -> dict[str, Any]:
     (and a score that changed twice in a gap) are sampled too; the final score is not.
     Probability points carry the time they were learned when their play is not yet known.
     """
-    # Game order: the default policy may learn a play from the scoreboard before plays that came
-    # out with it (they name the play they precede), so log order depends on timing.
-    events = [
+    plays, probabilities = in_game_order(
         StoredEvent(e["seq"], EventType(e["type"]), e["key"], replay_time(e["at"]), e["data"])
         for e in log
-    ]
-    plays = [p["id"] for p in GameState.fold(events).ordered_plays()]
-    order = {play: index for index, play in enumerate(plays)}
-    probabilities = sorted(
-        (e["data"] for e in log if e["type"] == "probability"),
-        key=lambda p: order.get(p["play_id"], -1),
     )
     return {
         "play ids": plays,

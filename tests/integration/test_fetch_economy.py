@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from logs import in_game_order
 from pressbox.clock import ScaledClock
 from pressbox.config import load_settings
 from pressbox.domain.events import EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus
-from pressbox.domain.snapshot import GameState
 from pressbox.replay.faults import RequestLog, document_of
 from pressbox.replay.games import slate
 from pressbox.replay.record import GameRecord
@@ -129,25 +129,18 @@ async def test_edge_costs_far_fewer_requests_and_bytes_than_seed_for_the_same_ev
                 # the scoreboard is the edge policy's sentinel
                 or (policy == "edge" and e.path.endswith("/scoreboard"))
             ]
-            log = await runtime.store.events_since(game.id, 0, 1_000_000)
-            # Game order (the edge policy may learn a play from the board before the ones that
-            # came out with it: they name the play they precede), as a viewer's snapshot has it.
-            plays = [p["id"] for p in GameState.fold(log).ordered_plays()]
-            order = {play: index for index, play in enumerate(plays)}
+            plays, in_order = in_game_order(await runtime.store.events_since(game.id, 0, 1_000_000))
             # Points of delivered plays: when the replay stops, a stream may hold the point of a
             # play its plays document has not shown yet (probabilities read after plays).
-            points = [
-                e.data["play_id"]
-                for e in log
-                if e.type is EventType.PROBABILITY and e.data["play_id"] in order
-            ]
+            known = set(plays)
+            points = [p["play_id"] for p in in_order if p["play_id"] in known]
             figures[policy] = (
                 len(mine),
                 core.total("bytes") + site.total("bytes"),
                 Counter(document_of(e.path) for e in mine),
                 # ids embed the game's: the copies' own ids, without it, are the same
                 [play.replace(game.id, "") for play in plays],
-                [p.replace(game.id, "") for p in sorted(points, key=order.__getitem__)],
+                [p.replace(game.id, "") for p in points],
             )
     (seed_n, seed_bytes, seed_docs, seed_plays, seed_points) = figures["seed"]
     (edge_n, edge_bytes, edge_docs, edge_plays, edge_points) = figures["edge"]

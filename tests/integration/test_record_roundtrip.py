@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from logs import in_game_order
 from pressbox.clock import ScaledClock
 from pressbox.config import load_settings
 from pressbox.domain.events import StoredEvent
 from pressbox.domain.lifecycle import StreamStatus
-from pressbox.domain.snapshot import GameState
 from pressbox.replay import load_recording
 from pressbox.replay.recorder import recording
 from pressbox.replay.session import (
@@ -27,15 +27,9 @@ SPEED = 1000
 
 
 def identities(events: list[StoredEvent], kind: str) -> list[Any]:
-    """The plays or probability points of a log in game order (the default policy may learn a
-    play from the scoreboard before plays that came out with it, so log order depends on
-    timing; its events say where each play stands)."""
-    plays = [p["id"] for p in GameState.fold(events).ordered_plays()]
-    if kind == "play_added":
-        return plays
-    order = {play: index for index, play in enumerate(plays)}
-    points = [e.data for e in events if e.type == kind]
-    return [p["id"] for p in sorted(points, key=lambda p: order.get(p.get("play_id"), -1))]
+    """The plays or probability points of a log in game order."""
+    plays, points = in_game_order(events)
+    return plays if kind == "play_added" else [p["id"] for p in points]
 
 
 async def test_record_then_replay_gives_the_same_event_log(
