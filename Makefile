@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# uv installs exactly uv.lock into $(VENV); uv itself lives in a venv of its own, pinned by hash.
+UV_HOME := .uv
+UV := $(UV_HOME)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 RECORDINGS ?= ../shared/recordings
 # Four real games on one timeline, 20 minutes apart: a live-captured NCAAF game (Postman), an NBA
 # and an NFL game (ESPN site-API summaries) and an NCAAF game (ESPN core-API documents).
@@ -14,7 +18,7 @@ STAGGER ?= 20
 PORT ?= 8000
 DEMO_DB := var/demo.db
 
-.PHONY: demo test venv ui lint format pytest uitest clean
+.PHONY: demo test venv lock ui lint format pytest uitest clean
 
 demo: venv ui ## Replay four recorded games, staggered, and serve the UI
 	mkdir -p var && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
@@ -24,11 +28,17 @@ demo: venv ui ## Replay four recorded games, staggered, and serve the UI
 test: venv ui lint uitest pytest ## Every check and test
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON) --quiet
 	touch $@
+
+$(UV): tools/uv.txt
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r tools/uv.txt
+	touch $@
+
+lock: $(UV) ## Re-resolve every dependency to its newest allowed version, then run `make test`
+	$(UV) lock --upgrade
 
 ui: src/pressbox/web/static/index.html
 src/pressbox/web/static/index.html: frontend/node_modules/.installed $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/tsconfig.json -type f 2>/dev/null)
@@ -39,6 +49,8 @@ frontend/node_modules/.installed: frontend/package-lock.json
 	touch $@
 
 lint: venv
+	$(UV) lock --check
+	$(UV) sync --frozen --extra dev --check --quiet
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -54,4 +66,4 @@ pytest: venv ui
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) frontend/node_modules src/pressbox/web/static var
+	rm -rf $(VENV) $(UV_HOME) frontend/node_modules src/pressbox/web/static var

@@ -108,7 +108,7 @@ class _Link:
         self.closed = True
         for event in self.ready.values():
             event.set()  # wake waiters: they look for the next link
-        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self.pubsub.aclose()
 
     def connected(self) -> bool:
         connection = self.pubsub.connection
