@@ -155,8 +155,10 @@ async def test_edge_costs_far_fewer_requests_and_bytes_than_seed_for_the_same_ev
     assert len(seed_plays) > 50
     # The same plays and points (the edge at most a play behind when the replay stopped).
     assert edge_plays == seed_plays[: len(edge_plays)] and len(edge_plays) >= len(seed_plays) - 2
-    assert edge_points == seed_points[: len(edge_points)]
-    assert len(edge_points) >= len(seed_points) - 2
+    # Points: either may be a couple behind when the replay stops (each reads probabilities on
+    # its own timer), never different.
+    shorter, longer = sorted((edge_points, seed_points), key=len)
+    assert shorter == longer[: len(shorter)] and len(shorter) >= len(longer) - 2
     assert edge_n * 2 <= seed_n
     assert edge_bytes * 5 <= seed_bytes
 
