@@ -14,6 +14,7 @@ import pytest
 from pressbox.domain.documents import Document, DocumentKind, ref_id
 from pressbox.domain.events import EventType, StoredEvent
 from pressbox.domain.scoreboard import BoardGame, parse_scoreboard
+from pressbox.domain.snapshot import GameState
 from pressbox.domain.tracker import Tracker
 from pressbox.replay import Recording, load_recording
 
@@ -155,6 +156,25 @@ def test_a_play_the_board_skipped_names_the_play_it_comes_before(plays: Document
     assert set(added) == {plays.items[40]["id"], plays.items[42]["id"]}
     assert added[plays.items[40]["id"]]["before"] == plays.items[41]["id"]
     assert "before" not in added[plays.items[42]["id"]]
+
+
+def test_plays_older_than_the_board_go_before_the_preview_they_do_not_reach(
+    plays: Document,
+) -> None:
+    """The board previews play 42 while the plays document read (older: a cached copy, or the
+    first whole read after an outage) ends at 41: 40 and 41 still go before 42."""
+    tracker = Tracker()
+    logged = list(tracker.apply(items_of(plays, 40)))
+    logged += tracker.apply_board(board(plays.items[42]), plays.fetched_at)
+    events = tracker.apply(items_of(plays, 42))
+    added = {e.data["id"]: e.data for e in events if e.type is EventType.PLAY_ADDED}
+    assert added[plays.items[40]["id"]]["before"] == plays.items[42]["id"]
+    assert added[plays.items[41]["id"]]["before"] == plays.items[42]["id"]
+    logged += events
+    logged += tracker.apply(items_of(plays, 44))
+    stored = [StoredEvent(i, e.type, e.key, e.at, e.data) for i, e in enumerate(logged, 1)]
+    ordered = [p["id"] for p in GameState.fold(stored).ordered_plays()]
+    assert ordered == [p["id"] for p in plays.items[:44]]
 
 
 def test_a_resumed_tracker_still_completes_a_logged_preview(plays: Document) -> None:

@@ -223,9 +223,13 @@ class Tracker:
         # later number), so the document's order is kept.
         plays = read_items(PlayItem, body, "plays")
         # A play new to us may come before one already known (seen on the scoreboard first):
-        # its event names that play (`before`) so that viewers keep game order.
+        # its event names that play (`before`) so that viewers keep game order. A document that
+        # does not reach the newest play seen (it is older than the board) ends before the
+        # first preview it lacks, so its new last plays go before that preview.
+        ids = {play.id for play in plays}
+        reaches = self._newest is None or self._newest in ids
         before: list[str | None] = []
-        known: str | None = None
+        known = None if reaches else next((p for p in self._previews if p not in ids), None)
         for play in reversed(plays):
             before.append(known)
             if play.id in self._plays:
@@ -236,7 +240,7 @@ class Tracker:
             for play, after in zip(plays, before, strict=True)
             if (event := self._play_event(play, at, after))
         ]
-        if plays and (self._newest is None or any(p.id == self._newest for p in plays)):
+        if plays and reaches:
             # The document reaches the newest play seen (it is not older than the board).
             last = plays[-1]
             self._newest = last.id
