@@ -130,8 +130,10 @@ export function healthText(
   espn: string | null,
   degraded: readonly string[],
   market: string | null,
+  unpublished: readonly string[] = [],
 ): string {
   let espnText = espn === null ? 'ESPN …' : `ESPN ${espn}`;
   if (espn === 'degraded' && degraded.length > 0) espnText += ` (${degraded.join(', ')})`;
+  if (unpublished.length > 0) espnText += `, not published yet: ${unpublished.join(', ')}`;
   return `${espnText} · Market ${market ?? '…'}`;
 }

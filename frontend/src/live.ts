@@ -17,6 +17,8 @@ export interface ConnectionInfo {
   stream: string | null;
   /** The failing ESPN documents from the last `status` message. */
   degraded: readonly string[];
+  /** ESPN documents not published yet (only 404 so far). */
+  unpublished: readonly string[];
   /** The market line's state from the last `status` message: live, absent, stale, unknown. */
   market: string | null;
   /** Why (a reason, else the Kalshi event ticker) from the last `status` message. */
@@ -117,6 +119,7 @@ export class LiveConnection {
     espn: null,
     stream: null,
     degraded: [],
+    unpublished: [],
     market: null,
     marketDetail: null,
     failures: 0,
@@ -235,6 +238,7 @@ export class LiveConnection {
         heard.espn = message.espn;
         heard.stream = message.stream;
         heard.degraded = message.degraded ?? [];
+        heard.unpublished = message.unpublished ?? [];
         heard.market = message.market ?? null;
         heard.marketDetail = message.market_detail ?? null;
         break;

@@ -155,5 +155,9 @@ describe('saying what the market line is', () => {
       'ESPN degraded (plays, probabilities) · Market absent',
     );
     expect(healthText(null, [], null)).toBe('ESPN … · Market …');
+    // Not published yet is said apart from degraded, and does not make ESPN degraded.
+    expect(healthText('live', [], 'live', ['leaders'])).toBe(
+      'ESPN live, not published yet: leaders · Market live',
+    );
   });
 });

@@ -220,6 +220,8 @@ export type ServerMessage =
       espn: 'live' | 'degraded' | string;
       /** The failing ESPN documents. */
       degraded?: string[];
+      /** The ESPN documents not published yet (only 404 so far): not a degradation. */
+      unpublished?: string[];
       /** `unknown`: no market status yet (markets off); absent from older servers. */
       market?: MarketState | 'unknown';
       market_detail?: string | null;
@@ -241,7 +243,11 @@ export interface StreamRow {
   retries: number;
   last_poll_at: string | null;
   degraded: string[];
+  /** Documents that have answered only 404 so far (absent from older servers). */
+  unpublished?: string[];
   failure_reason: string | null;
+  /** `limit`, `stall`, `takeovers` or `upstream` when Failed (absent from older servers). */
+  failure_cause?: string | null;
   scheduled_at: string | null;
   started_at: string | null;
   ended_at: string | null;

@@ -128,13 +128,19 @@ class Settings(BaseSettings):
         description='Per-league document cadences in seconds, JSON: {"nfl": {"plays": 8}}; '
         "unset documents keep the seed cadences.",
     )
-    failure_budget: int = Field(
-        20, ge=1, description="Consecutive failed status polls before a stream ends Failed."
+    retry_cap_seconds: Positive = Field(
+        60.0,
+        description="Longest wait between two attempts at a failing ESPN read, s (jittered "
+        "backoff up to it). Upstream errors of any kind only degrade a stream, never end it.",
     )
     stall_hours: Positive = Field(
-        3.0, description="A stream whose game status stands still this long ends Failed."
+        3.0,
+        description="A stream whose game status stands still this long while ESPN answers "
+        "ends Failed (an outage does not count; a delayed game waits).",
     )
-    max_stream_hours: Positive = Field(12.0, description="A stream running longer ends Failed.")
+    max_stream_hours: Positive = Field(
+        12.0, description="A stream running longer ends Failed, outage or not (the hard cap)."
+    )
     ws_heartbeat_seconds: Positive = Field(15.0, description="WebSocket heartbeat interval, s.")
     ws_dead_peer_seconds: Positive = Field(
         60.0, description="A live client silent this long (no message, not even a ping) is closed."
@@ -172,7 +178,10 @@ class Settings(BaseSettings):
         30.0, description="A runner's lease on a stream lasts this long unless renewed, s."
     )
     max_retries: int = Field(
-        5, ge=0, description="Takeovers of a stream whose runner died before it ends Failed."
+        5,
+        ge=0,
+        description="Takeovers of a stream whose runner died before it ends Failed; also how "
+        "often a stream that ended Failed for the upstream is resumed while its game is live.",
     )
     runner_poll_seconds: Positive = Field(5.0, description="How often a runner claims streams, s.")
     runner_max_streams: int = Field(

@@ -46,9 +46,9 @@ class Runtime:
         """A streamer for one game of `league`, wired to this runtime; `owner` is the lease
         holder it runs for (its lifecycle writes then require that lease)."""
         limits = StreamLimits(
-            failure_budget=self.settings.failure_budget,
             stall_timeout=timedelta(hours=self.settings.stall_hours),
             max_duration=timedelta(hours=self.settings.max_stream_hours),
+            retry_cap=self.settings.retry_cap_seconds,
         )
         return Streamer(
             game_id,

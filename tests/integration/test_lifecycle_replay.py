@@ -2,7 +2,8 @@
 replay server with scheduled faults: outages degrade and heal without losing an event, a delayed
 start waits past the progress timeout, halftime stops the document workers.
 
-One outage-free replay (module fixture) is the reference every faulty replay is compared with.
+One outage-free replay (module fixture) is the reference every faulty replay is compared with
+(`test_outages.py` replays longer outages of every kind, in every phase).
 """
 
 from __future__ import annotations
@@ -10,23 +11,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pressbox.clock import ScaledClock
-from pressbox.config import load_settings
-from pressbox.domain.events import EventType, StoredEvent
+from pressbox.domain.events import EventType
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.replay import Recording, load_recording
-from pressbox.replay.faults import Fault, RequestLog, document_of
-from pressbox.replay.session import prepare_streams, recorded_games, replay_upstream, stream_games
-from pressbox.runtime import open_runtime
-from pressbox.store import Store, StreamRecord
+from pressbox.replay.faults import Fault, document_of
+from replays import Run, replay
 
 GAME = "401756846"
 COMPETITION = f"/v2/sports/football/leagues/college-football/events/{GAME}/competitions/{GAME}"
@@ -46,76 +41,6 @@ def at(hms: str) -> datetime:
     return datetime.fromisoformat(f"2025-08-23T{hms}+00:00")
 
 
-@dataclass(frozen=True)
-class Seen:
-    """The stream row as a watcher saw it at replay time `at`."""
-
-    at: datetime
-    status: str
-    degraded: tuple[str, ...]
-
-
-@dataclass
-class Run:
-    """The outcome of one replay: final status, stream row, event log, what was seen, requests."""
-
-    result: StreamStatus
-    stream: StreamRecord
-    events: list[StoredEvent]
-    seen: list[Seen] = field(default_factory=list)
-    log: RequestLog = field(default_factory=RequestLog)
-
-    def ids(self, kind: EventType) -> list[str]:
-        return sorted(e.data["id"] for e in self.events if e.type is kind)
-
-    def seen_between(self, start: datetime, end: datetime) -> list[Seen]:
-        return [s for s in self.seen if start <= s.at < end]
-
-
-async def watch(store: Store, clock: ScaledClock, seen: list[Seen], stop: asyncio.Event) -> None:
-    """Sample the stream row every 10 ms (real time) until stopped, and once more then."""
-    while True:
-        stopping = stop.is_set()
-        stream = await store.stream(GAME)
-        if stream is not None:
-            seen.append(Seen(clock.now(), str(stream.status), tuple(sorted(stream.health))))
-        if stopping:
-            return
-        await asyncio.sleep(0.01)
-
-
-async def replay(
-    database: Path,
-    recording: Recording,
-    speed: float,
-    faults: Sequence[Fault] = (),
-    **settings: Any,
-) -> Run:
-    """Replay `recording` with `faults` through the whole system until the stream ends."""
-    config = load_settings(
-        database_url=f"sqlite+aiosqlite:///{database}", cadences=CADENCES, **settings
-    )
-    clock = ScaledClock(recording.start, speed)
-    log, seen, stop = RequestLog(), list[Seen](), asyncio.Event()
-    bound = (recording.end - recording.start).total_seconds() / speed * 4 + 30
-    async with (
-        replay_upstream(recording, clock, faults=faults, request_log=log) as url,
-        open_runtime(config, clock, url) as runtime,
-    ):
-        games = recorded_games(recording)
-        await prepare_streams(runtime, games)
-        watcher = asyncio.create_task(watch(runtime.store, clock, seen, stop))
-        try:
-            results = await asyncio.wait_for(stream_games(runtime, games), timeout=bound)
-        finally:
-            stop.set()
-            await watcher
-        stream = await runtime.store.stream(GAME)
-        events = await runtime.store.events_since(GAME, 0, limit=100_000)
-    assert stream is not None
-    return Run(results[GAME], stream, events, seen, log)
-
-
 @pytest.fixture(scope="module")
 def recording(ncaaf_postman: Path) -> Recording:
     return load_recording(ncaaf_postman)
@@ -125,7 +50,7 @@ def recording(ncaaf_postman: Path) -> Recording:
 def reference(recording: Recording, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The outage-free replay (its own event loop: a module fixture outlives each test's)."""
     database = tmp_path_factory.mktemp("reference") / "pressbox.db"
-    return asyncio.run(replay(database, recording, SPEED))
+    return asyncio.run(replay(database, recording, SPEED, cadences=CADENCES))
 
 
 def assert_nothing_lost(run: Run, reference: Run) -> None:
@@ -163,7 +88,9 @@ async def test_a_five_minute_500_outage_degrades_then_heals_with_no_event_lost(
 ) -> None:
     # Second quarter: the plays that appear during the outage (17:01:48) can only be read after.
     start, end = at("17:00:00"), at("17:05:00")
-    run = await replay(tmp_path / "db", recording, SPEED, [Fault(start, end, "500")])
+    run = await replay(
+        tmp_path / "db", recording, SPEED, [Fault(start, end, "500")], cadences=CADENCES
+    )
     refused = [e for e in run.log.entries if e.fault == "500"]
     assert refused and {document_of(e.path) for e in refused} >= {"status", "plays"}
     assert all(start <= e.at < end for e in refused)
@@ -178,7 +105,9 @@ async def test_a_timeout_outage_degrades_then_heals_with_no_event_lost(
     # 10-minute hang (0.6 s) times out each poll in it several times.
     start, end = at("17:14:00"), at("17:24:00")  # the status and situation change meanwhile
     faults = [Fault(start, end, "timeout")]
-    run = await replay(tmp_path / "db", recording, SPEED, faults, http_timeout=0.1)
+    run = await replay(
+        tmp_path / "db", recording, SPEED, faults, http_timeout=0.1, cadences=CADENCES
+    )
     hung = [e for e in run.log.entries if e.fault == "timeout"]
     assert len(hung) >= 4 and {document_of(e.path) for e in hung} >= {"status"}
     # A hung status poll fails only when it times out (100 s of the game), then backs off.
@@ -215,7 +144,7 @@ async def test_a_delayed_start_waits_past_the_progress_timeout_then_streams(
     delay = timedelta(minutes=90)
     mutated = delayed_start(recording, delay)
     # The status stands still for 90 minutes; a live game that did would fail after 75.
-    run = await replay(tmp_path / "db", mutated, SPEED, stall_hours=1.25)
+    run = await replay(tmp_path / "db", mutated, SPEED, stall_hours=1.25, cadences=CADENCES)
     statuses = [s.status for s in run.seen]
     assert statuses[0] in ("Scheduled", "AwaitingStart") and "Failed" not in statuses
     waiting = [s.at for s in run.seen if s.status == "Delayed"]

@@ -126,7 +126,6 @@ async def replay_game(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/pressbox.db",
         markets="on",
         kalshi_poll_seconds=POLL,
-        failure_budget=1000,  # ESPN's outage must degrade the stream, not end it
     )
     async with (
         replay_upstream(None, clock, plan.records, faults=faults, request_log=request_log) as espn,

@@ -62,8 +62,12 @@ async def test_the_stream_table_shows_every_stream_with_lease_health_and_reason(
 ) -> None:
     claimed = await Leases(store).claim_due("runner-a", T0 + timedelta(seconds=5), 30.0, 1)
     assert [r.game_id for r in claimed] == ["401756846"]
-    await store.set_stream_health("401756846", {"plays": "HTTP 503 from ..."}, T0)
-    await store.move_stream("401547417", StreamStatus.FAILED, T0, "status failed 20 times")
+    await store.set_stream_health(
+        "401756846", {"plays": "HTTP 503 from ..."}, T0, unpublished=("leaders",)
+    )
+    await store.move_stream(
+        "401547417", StreamStatus.FAILED, T0, "stream ran longer than the limit", cause="limit"
+    )
     async with client(store) as http:
         table = await streams(http)
     held, failed = table["401756846"], table["401547417"]
@@ -80,7 +84,9 @@ async def test_the_stream_table_shows_every_stream_with_lease_health_and_reason(
         "last_poll_at": None,
         "fetches": {},
         "degraded": ["plays"],
+        "unpublished": ["leaders"],
         "failure_reason": None,
+        "failure_cause": None,
         "scheduled_at": "2025-08-23T16:00:00Z",
         "started_at": None,
         "ended_at": None,
@@ -88,7 +94,8 @@ async def test_the_stream_table_shows_every_stream_with_lease_health_and_reason(
     # The app's clock runs from T0 in real time: the heartbeat was 5 s "ahead" of it.
     assert -5.5 <= held["lease_age_seconds"] <= 0
     assert failed["owner"] is None and failed["lease_age_seconds"] is None
-    assert failed["failure_reason"] == "status failed 20 times"
+    assert failed["failure_reason"] == "stream ran longer than the limit"
+    assert failed["failure_cause"] == "limit"
     assert failed["status"] == "Failed" and failed["ended_at"] == "2025-08-23T16:00:00Z"
 
     # The streamer's upstream figures come with its owner's lease renewals.
@@ -140,6 +147,7 @@ async def test_the_websocket_status_says_degraded_then_live(store: Store) -> Non
             "stream": "Scheduled",
             "espn": "degraded",
             "degraded": ["plays"],
+            "unpublished": [],
             "market": "unknown",  # no market_status in the log
             "market_detail": None,
         }

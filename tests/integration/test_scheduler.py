@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -36,6 +38,7 @@ from pressbox.replay.loaders import load_game_record
 from pressbox.replay.record import GameRecord
 from pressbox.runtime import Runtime, open_runtime
 from pressbox.sources.scoreboard import ScoreboardClient
+from pressbox.store.migrate import alembic_config
 from pressbox.store.scheduling import ScheduleStore
 from pressbox.store.tables import streams
 from pressbox.streaming.scheduler import Scheduler
@@ -371,3 +374,46 @@ def test_pressbox_schedule_prints_what_it_did(
     assert "streams created" in second.output and "changes" not in second.output
     refused = CliRunner().invoke(cli.app, ["schedule", "--league", "mlb"], env=env)
     assert refused.exit_code == 2
+
+
+async def test_a_stream_an_older_version_failed_for_the_upstream_is_resumed_while_live(
+    tmp_path: Path, sec: dict[str, Any]
+) -> None:
+    """An older database: a stream ended Failed by the old budget of failed polls during an
+    ESPN outage. Migrated, its cause reads `upstream`; the next scheduler run, its game still
+    in play on the board, schedules it again (a retry counted) for a runner to claim."""
+    now = datetime(2025, 8, 28, 23, 50, tzinfo=UTC)  # MIZ kicked off at 23:30
+    url = f"sqlite+aiosqlite:///{tmp_path}/pressbox.db"
+    boards = Boards({"college-football": copy.deepcopy(sec)})
+    async with runtime_on(tmp_path, FixedClock(now), httpx.MockTransport(boards)) as runtime:
+        await Scheduler(runtime, ["college-football"], 0).run_once(now)
+    # Back to the schema of the older version, where the stream failed.
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0004")
+    old_reason = "status failed 20 times in a row; last error: ESPN answered HTTP 503"
+    with sqlite3.connect(tmp_path / "pressbox.db") as db:
+        db.execute(
+            "UPDATE streams SET status = 'Failed', failure_reason = ?, started_at = ?, "
+            "ended_at = ?, retry_count = 1 WHERE game_id IN (?, ?)",
+            (old_reason, now.isoformat(), now.isoformat(), MIZ, UGA),
+        )
+        db.execute(
+            "UPDATE streams SET failure_reason = 'game status has not changed for 3:00:01; "
+            "stopped watching' WHERE game_id = ?",
+            (UGA,),
+        )
+    mutate(boards.documents["college-football"], MIZ, status=("STATUS_IN_PROGRESS", "in"))
+    mutate(boards.documents["college-football"], UGA, status=("STATUS_IN_PROGRESS", "in"))
+    async with runtime_on(tmp_path, FixedClock(now), httpx.MockTransport(boards)) as runtime:
+        before = await stream_rows(runtime)
+        assert before[MIZ]["failure_cause"] == "upstream"  # read back from the old reason
+        assert before[UGA]["failure_cause"] == "stall"
+        report = await Scheduler(runtime, ["college-football"], 0).run_once(now)
+        assert counted(report)["streams resumed"] == 1
+        rows = await stream_rows(runtime)
+        assert rows[UGA]["status"] == "Failed"  # a stall is not the upstream's doing
+        row = rows[MIZ]
+        assert (row["status"], row["retry_count"]) == ("Scheduled", 2)
+        assert (row["failure_reason"], row["failure_cause"], row["ended_at"]) == (None,) * 3
+        assert row["started_at"] == now  # the same attempt: the hard cap counts from its start
+        assert row["scheduled_at"] <= now  # due at once
+        assert (await Scheduler(runtime, ["college-football"], 0).run_once(now)).changed == 0

@@ -165,9 +165,12 @@ async def test_stream_health_round_trips(store: Store) -> None:
     stream = await store.stream("1")
     assert stream is not None and stream.health == {"leaders": "HTTP 404 from ..."}
     assert stream.to_json()["degraded"] == ["leaders"]
-    await store.set_stream_health("1", {}, T0)
+    await store.set_stream_health("1", {}, T0, unpublished=("plays", "leaders"))
     healed = await store.stream("1")
     assert healed is not None and healed.health == {}
+    assert healed.unpublished == ("leaders", "plays")
+    said = healed.to_json()
+    assert (said["degraded"], said["unpublished"]) == ([], ["leaders", "plays"])
 
 
 async def test_games_list_live_first_then_upcoming_then_finished(store: Store) -> None:

@@ -35,8 +35,8 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert (settings.status_pregame_seconds, settings.status_live_seconds) == (20.0, 30.0)
     assert settings.cadences == {}
-    assert (settings.failure_budget, settings.stall_hours, settings.max_stream_hours) == (
-        20,
+    assert (settings.retry_cap_seconds, settings.stall_hours, settings.max_stream_hours) == (
+        60.0,
         3.0,
         12.0,
     )
@@ -119,7 +119,7 @@ def test_a_bad_log_level_is_refused(level: str) -> None:
         ("PRESSBOX_ESPN_RATE", "0"),
         ("PRESSBOX_ESPN_BURST", "0"),
         ("PRESSBOX_PORT", "70000"),
-        ("PRESSBOX_FAILURE_BUDGET", "0"),
+        ("PRESSBOX_RETRY_CAP_SECONDS", "0"),
         ("PRESSBOX_ESPN_CORE_URL", "not a url"),
         ("PRESSBOX_MAX_STREAM_HOURS", "-1"),
         ("PRESSBOX_ESPN_BLOCK_MINUTES", "0"),

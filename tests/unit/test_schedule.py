@@ -122,7 +122,11 @@ def apply(plan: SchedulePlan, games: Games, streams: Streams) -> tuple[Games, St
         else:
             current = streams[change.game_id]
             assert (current.status, current.scheduled_at) == (change.expected, change.expected_at)
-        streams[change.game_id] = KnownStream(change.game_id, change.status, change.scheduled_at)
+        retries = streams[change.game_id].retry_count if change.expected else 0
+        retries += change.change is Change.STREAM_RESUMED
+        streams[change.game_id] = KnownStream(
+            change.game_id, change.status, change.scheduled_at, retry_count=retries
+        )
     return games, streams
 
 
@@ -383,6 +387,67 @@ def test_every_planned_status_change_is_in_the_lifecycle_table(ncaaf: dict[str, 
             assert write.status is status or write.status in TRANSITIONS[status]
             assert not status.is_final
             assert status in (S.SCHEDULED, S.AWAITING_START, S.POSTPONED)
+
+
+# -- resuming streams that ended Failed for the upstream -----------------------------------
+
+LIVE = status_type("STATUS_IN_PROGRESS", "in", "2nd Quarter")
+
+
+def failed(streams: Streams, game_id: str, cause: str | None, retries: int = 0) -> Streams:
+    at = streams[game_id].scheduled_at
+    return {**streams, game_id: KnownStream(game_id, S.FAILED, at, cause, retries)}
+
+
+def test_a_stream_failed_for_the_upstream_is_resumed_while_its_game_is_live(
+    ncaaf: dict[str, Any], scheduled: tuple[Games, Streams]
+) -> None:
+    """An older database's stream, ended Failed by the budget of failed polls, its game still in
+    play on the board: Scheduled again (due at once), one retry counted; then nothing more."""
+    games, streams = scheduled[0], failed(scheduled[1], MIZ, "upstream", retries=1)
+    board = cfb(mutated(ncaaf, MIZ, status=LIVE))
+    plan, games, after = run(board, games, streams)
+    assert counts(plan) == {"streams resumed": 1, "games updated": 1}
+    (write,) = plan.streams
+    assert (write.expected, write.status) == (S.FAILED, S.SCHEDULED)
+    game = next(g for g in board if g.id == MIZ)
+    assert after[MIZ].scheduled_at == game.start - LEAD  # due: the game is under way
+    assert after[MIZ].retry_count == 2 and after[MIZ].failure_cause is None
+    again, _, same = run(board, games, after)
+    assert len(again) == 0 and same == after
+
+
+@pytest.mark.parametrize("cause", ["stall", "limit", "takeovers", "operator", None, "future"])
+def test_a_stream_failed_for_another_cause_stays_failed(
+    ncaaf: dict[str, Any], scheduled: tuple[Games, Streams], cause: str | None
+) -> None:
+    games, streams = scheduled[0], failed(scheduled[1], MIZ, cause)
+    plan, _, after = run(cfb(mutated(ncaaf, MIZ, status=LIVE)), games, streams)
+    assert plan.streams == () and after[MIZ] == streams[MIZ]
+
+
+@pytest.mark.parametrize("status", ["pre", "final", "postponed"])
+def test_a_stream_failed_for_the_upstream_is_resumed_only_while_the_game_is_in_play(
+    ncaaf: dict[str, Any], scheduled: tuple[Games, Streams], status: str
+) -> None:
+    final = status_type("STATUS_FINAL", "post", "Final") | {"completed": True}
+    kind = {"pre": SCHEDULED, "final": final, "postponed": POSTPONED}[status]
+    games, streams = scheduled[0], failed(scheduled[1], MIZ, "upstream")
+    plan, _, after = run(cfb(mutated(ncaaf, MIZ, status=kind)), games, streams)
+    assert plan.streams == () and after[MIZ] == streams[MIZ]
+
+
+def test_resuming_stops_at_the_maximum_number_of_retries(
+    ncaaf: dict[str, Any], scheduled: tuple[Games, Streams]
+) -> None:
+    board = cfb(mutated(ncaaf, MIZ, status=LIVE))
+    at_limit = failed(scheduled[1], MIZ, "upstream", retries=POLICY.max_retries)
+    plan, _, _ = run(board, scheduled[0], at_limit)
+    assert plan.streams == ()
+    below = failed(scheduled[1], MIZ, "upstream", retries=POLICY.max_retries - 1)
+    plan, _, after = run(board, scheduled[0], below)
+    assert counts(plan)["streams resumed"] == 1
+    assert after[MIZ].retry_count == POLICY.max_retries
 
 
 # -- boundary: malformed events and bodies --------------------------------------------------

@@ -231,7 +231,7 @@ export class GamePage {
   private renderHealth(connection: ConnectionInfo, view: GameView): void {
     const market = connection.market ?? view.marketStatus?.state ?? null;
     const detail = connection.market !== null ? connection.marketDetail : (view.marketStatus?.reason ?? null);
-    setText(this.health, healthText(connection.espn, connection.degraded, market));
+    setText(this.health, healthText(connection.espn, connection.degraded, market, connection.unpublished));
     setAttrs(this.health, {
       'data-espn': connection.espn ?? 'pending',
       'data-market': market ?? 'pending',

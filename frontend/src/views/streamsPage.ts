@@ -39,11 +39,18 @@ const FIELDS: readonly { key: string; label: string; value: (row: StreamRow) => 
   { key: 'retries', label: 'Retries', value: (r) => String(r.retries) },
   { key: 'last-poll', label: 'Last poll', value: (r) => serverTime(r.last_poll_at) },
   { key: 'degraded', label: 'Degraded', value: (r) => (r.degraded.length > 0 ? r.degraded.join(', ') : 'none') },
-  { key: 'failure', label: 'Failure', value: (r) => r.failure_reason ?? '—' },
+  { key: 'unpublished', label: 'Not published', value: (r) => (r.unpublished?.length ? r.unpublished.join(', ') : '—') },
+  { key: 'failure', label: 'Failure', value: failureText },
   { key: 'scheduled', label: 'Scheduled', value: (r) => serverTime(r.scheduled_at) },
   { key: 'started', label: 'Started', value: (r) => serverTime(r.started_at) },
   { key: 'ended', label: 'Ended', value: (r) => serverTime(r.ended_at) },
 ];
+
+/** A failure's reason, prefixed by its cause when the server names one. */
+export function failureText(row: StreamRow): string {
+  if (row.failure_reason === null) return '—';
+  return row.failure_cause ? `${row.failure_cause}: ${row.failure_reason}` : row.failure_reason;
+}
 
 /** A lease age: "4.2 s", "37 s", or a dash without an owner. */
 export function leaseAge(value: number | null): string {

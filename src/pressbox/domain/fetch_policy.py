@@ -158,6 +158,17 @@ class GameView:
         moved = sum(s for s in score if s is not None) - sum(old)
         return moved > last.score_value
 
+    def missed(self, kind: DocumentKind) -> None:
+        """A fetch of `kind` failed: its next one reads it whole. What it missed may lie on
+        any page (a correction, a removal), not only past the live edge."""
+        self.state(kind).last_whole = None
+
+    def outage_over(self) -> None:
+        """The game's status was unreadable for a while and reads again: every collection is
+        read whole next, so that nothing of the outage window is missed."""
+        for kind in EDGE_KINDS:
+            self.missed(kind)
+
     def fetched(
         self,
         kind: DocumentKind,

@@ -4,7 +4,10 @@ One stream per game, scheduled at start - lead. The planner only ever touches st
 is following, with three exceptions the lifecycle table allows: a Scheduled or AwaitingStart
 stream whose game ESPN postpones or cancels becomes Postponed or Canceled, and a Postponed stream
 whose game ESPN lists as playable again (pre or in) is Scheduled again at its new start - lead.
-Running and ended streams are never touched. Planning the same input twice, the second time
+Running streams are never touched, and ended ones only in one case: a stream that ended Failed
+because of the upstream (a cause only older versions wrote, `domain.failure`) whose game the
+board shows in play is resumed (Scheduled again, due at once, one retry counted), at most
+`max_retries` times. Planning the same input twice, the second time
 against the result of the first, yields no actions: re-running the scheduler changes nothing
 unless ESPN changed something.
 """
@@ -18,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pressbox.domain.failure import FailureCause
 from pressbox.domain.lifecycle import StreamStatus, check_transition
 from pressbox.domain.scoreboard import BoardGame
 from pressbox.domain.sports import Phase
@@ -42,6 +46,7 @@ class Change(StrEnum):
     STREAM_POSTPONED = "streams postponed"
     STREAM_CANCELED = "streams canceled"
     STREAM_RESCHEDULED = "streams rescheduled"
+    STREAM_RESUMED = "streams resumed"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class SchedulePolicy:
 
     lead: timedelta = timedelta(minutes=10)
     tolerance: timedelta = timedelta(minutes=5)
+    #: Retries (takeovers and resumes) after which a Failed stream is left Failed.
+    max_retries: int = 5
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,18 @@ class KnownStream:
     game_id: str
     status: StreamStatus
     scheduled_at: datetime
+    failure_cause: str | None = None
+    retry_count: int = 0
+
+    @property
+    def resumable(self) -> bool:
+        """Whether it ended Failed for a cause that allows resuming it (`domain.failure`)."""
+        if self.status is not S.FAILED or self.failure_cause is None:
+            return False
+        try:
+            return FailureCause(self.failure_cause).resumable
+        except ValueError:  # a cause a newer version wrote: left alone
+            return False
 
 
 @dataclass(frozen=True)
@@ -241,6 +260,9 @@ def plan_stream(
             return _change(stream, S.SCHEDULED, due, Change.STREAM_RESCHEDULED)
         if seen is Outlook.CANCELED:
             return _change(stream, S.CANCELED, stream.scheduled_at, Change.STREAM_CANCELED)
+    live = game.status.type.state == "in" and seen is Outlook.PLAYABLE
+    if stream.resumable and live and stream.retry_count < policy.max_retries:
+        return _change(stream, S.SCHEDULED, min(due, stream.scheduled_at), Change.STREAM_RESUMED)
     return None  # running or ended: the streamer (or an operator) owns it
 
 

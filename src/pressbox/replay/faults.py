@@ -2,8 +2,10 @@
 
 A `Fault` makes the replay server misbehave like ESPN on a bad day for a window of replay time, on
 the paths its regex matches: answer 500, hang past the client's timeout, refuse with 403 (ESPN's
-IP block, no Retry-After) or throttle with 429 and `Retry-After`. `create_replay_app(...,
-faults=[...])` applies them; choosing the fault is pure (`fault_at`), the misbehaving is the app's.
+IP block, no Retry-After), throttle with 429 and `Retry-After`, answer 200 with a CDN's HTML
+error page (`html`), or 200 with the real body cut short (`truncated`, a torn transfer).
+`create_replay_app(..., faults=[...])` applies them; choosing the fault is pure (`fault_at`),
+the misbehaving is the app's.
 
 The `RequestLog` records every request the replay server got (replay time, path, answer status),
 so tests and benchmarks can count requests per document in a window of the game.
@@ -24,8 +26,8 @@ from starlette.types import Receive
 
 from pressbox.clock import Clock
 
-FaultKind = Literal["500", "timeout", "403", "429"]
-KINDS: frozenset[str] = frozenset({"500", "timeout", "403", "429"})
+FaultKind = Literal["500", "timeout", "403", "429", "html", "truncated"]
+KINDS: frozenset[str] = frozenset({"500", "timeout", "403", "429", "html", "truncated"})
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,19 @@ def document_of(path: str) -> str:
 
 
 #: The status a fault answers with; a hang that outlasts its window answers 504, as a CDN would.
-FAULT_STATUS = {"500": 500, "403": 403, "429": 429, "timeout": 504}
+#: An HTML error page and a torn body come with 200: only their bodies tell.
+FAULT_STATUS = {"500": 500, "403": 403, "429": 429, "timeout": 504, "html": 200, "truncated": 200}
+#: What a CDN in front of ESPN answers when its origin is down (with 200, the worst case).
+HTML_ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
+    b"<h1>Service Unavailable</h1><p>The server is temporarily unable to service your "
+    b"request. Please try again later.</p></body></html>"
+)
+
+
+def truncated(body: bytes) -> bytes:
+    """The first half of `body` (at least one byte short of it): a transfer torn midway."""
+    return body[: max(0, min(len(body) // 2, len(body) - 1))]
 
 
 def fault_headers(fault: Fault, now: datetime) -> dict[str, str]:

@@ -25,12 +25,14 @@ from starlette.routing import Route
 from pressbox.clock import Clock, format_time
 from pressbox.replay.faults import (
     FAULT_STATUS,
+    HTML_ERROR_PAGE,
     Fault,
     LoggedRequest,
     RequestLog,
     fault_at,
     fault_headers,
     hang,
+    truncated,
 )
 from pressbox.replay.games import Answer, ReplayGames
 from pressbox.replay.record import GameRecord
@@ -245,7 +247,10 @@ def create_replay_app(
             return _method_not_allowed(now)
         path = request.url.path
         fault = fault_at(faults, path, now)
-        if fault is not None:
+        if fault is not None and fault.kind == "truncated":
+            reply = reply_at(recording, replayed, path, request.url.query, now)
+            response = Response(truncated(reply.body), reply.status, headers=reply.headers)
+        elif fault is not None:
             response = await _faulty(fault, request, clock, now)
         else:
             reply = reply_at(recording, replayed, path, request.url.query, now)
@@ -267,6 +272,9 @@ async def _faulty(fault: Fault, request: Request, clock: Clock, now: datetime) -
     """The fault's answer; a timeout first holds the request until its client gives up."""
     if fault.kind == "timeout" and await hang(request.receive, clock, fault.remaining(now)):
         return Response(b"", status_code=ABANDONED)  # nobody is left to read it
+    if fault.kind == "html":
+        headers = {**_base_headers(now), "Content-Type": "text/html; charset=utf-8"}
+        return Response(HTML_ERROR_PAGE, status_code=200, headers=headers)
     reply = error_reply(FAULT_STATUS[fault.kind], f"replayed fault: {fault.kind}", clock.now())
     headers = {**reply.headers, **fault_headers(fault, now)}
     return Response(reply.body, status_code=reply.status, headers=headers)

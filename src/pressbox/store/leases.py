@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, upda
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pressbox.cancellation import finishing
+from pressbox.domain.failure import FailureCause
 from pressbox.domain.lifecycle import StreamStatus, check_transition
 from pressbox.store.repository import MAX_REASON, Store, StreamRecord
 from pressbox.store.tables import streams
@@ -183,6 +184,7 @@ class Leases:
             .values(
                 status=str(StreamStatus.FAILED),
                 failure_reason=reason[:MAX_REASON],
+                failure_cause=str(FailureCause.TAKEOVERS),
                 started_at=row["started_at"] or now,
                 ended_at=now,
                 owner=None,

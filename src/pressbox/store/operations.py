@@ -51,7 +51,9 @@ class StreamView:
             "last_poll_at": _time(r.last_poll_at),
             "fetches": r.fetches or {},
             "degraded": sorted(r.health),
+            "unpublished": list(r.unpublished),
             "failure_reason": r.failure_reason,
+            "failure_cause": r.failure_cause,
             "scheduled_at": _time(r.scheduled_at),
             "started_at": _time(r.started_at),
             "ended_at": _time(r.ended_at),
@@ -103,8 +105,10 @@ async def restart_stream(store: Store, game_id: str, now: datetime) -> StreamRec
             "started_at": None,
             "ended_at": None,
             "failure_reason": None,
+            "failure_cause": None,
             "retry_count": 0,
             "health": {},
+            "unpublished": None,
         }
 
     return await _move(store, game_id, StreamStatus.SCHEDULED, now, values)

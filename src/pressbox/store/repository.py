@@ -70,6 +70,10 @@ class StreamRecord:
     last_poll_at: datetime | None = None
     #: What the streamer asked of upstream (`sources.http.FetchTally`), at its last renewal.
     fetches: dict[str, Any] | None = None
+    #: Why it ended Failed (`domain.failure.FailureCause`), beside `failure_reason`.
+    failure_cause: str | None = None
+    #: Documents that answered 404 and never otherwise: not published (yet), not degraded.
+    unpublished: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, m: Any) -> StreamRecord:
@@ -88,6 +92,8 @@ class StreamRecord:
             m["heartbeat_at"],
             m["last_poll_at"],
             m.get("fetches"),
+            m.get("failure_cause"),
+            tuple(m.get("unpublished") or ()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -97,9 +103,11 @@ class StreamRecord:
             "started_at": self.started_at and format_time(self.started_at),
             "ended_at": self.ended_at and format_time(self.ended_at),
             "failure_reason": self.failure_reason,
+            "failure_cause": self.failure_cause,
             "retry_count": self.retry_count,
             "owner": self.owner,
             "degraded": sorted(self.health),
+            "unpublished": list(self.unpublished),
         }
 
 
@@ -263,6 +271,7 @@ class Store:
         reason: str | None = None,
         *,
         owner: str | None = None,
+        cause: str | None = None,
     ) -> StreamRecord:
         """Move a stream through its lifecycle (legal transitions only), stamping start and end.
 
@@ -284,6 +293,8 @@ class Store:
                 values["started_at"] = current.started_at or now
             if reason is not None:
                 values["failure_reason"] = reason[:MAX_REASON]
+            if cause is not None:
+                values["failure_cause"] = cause
             c = streams.c
             held = [] if owner is None else [c.owner == owner]
             async with self._tx() as conn:
@@ -299,13 +310,20 @@ class Store:
         raise StoreError(f"stream {game_id} kept changing under a move to {target}; try again")
 
     @finishing
-    async def set_stream_health(self, game_id: str, health: dict[str, str], now: datetime) -> None:
-        """Record which documents are failing (document -> last error); {} when all are well."""
+    async def set_stream_health(
+        self,
+        game_id: str,
+        health: dict[str, str],
+        now: datetime,
+        unpublished: Sequence[str] = (),
+    ) -> None:
+        """Record which documents are failing (document -> last error; {} when all are well)
+        and which are not published (yet)."""
         async with self._tx() as conn:
             await conn.execute(
                 update(streams)
                 .where(streams.c.game_id == game_id)
-                .values(health=health, updated_at=now)
+                .values(health=health, unpublished=sorted(unpublished) or None, updated_at=now)
             )
 
     @finishing
@@ -361,6 +379,7 @@ def _summary_query() -> Any:
         streams.c.ended_at.label("stream_ended_at"),
         streams.c.failure_reason.label("stream_failure_reason"),
         streams.c.health.label("stream_health"),
+        streams.c.unpublished.label("stream_unpublished"),
     ).select_from(games.outerjoin(streams, streams.c.game_id == games.c.id))
 
 
@@ -374,6 +393,8 @@ def _summary(row: Any) -> dict[str, Any]:
             "failure_reason": row["stream_failure_reason"],
             # Documents whose last fetch failed: the stream is Degraded while this is not empty.
             "degraded": sorted(row["stream_health"] or {}),
+            # Documents that have answered only 404 so far: not published (yet), not degraded.
+            "unpublished": sorted(row["stream_unpublished"] or ()),
         }
     return {
         "id": row["id"],

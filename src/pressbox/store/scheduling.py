@@ -61,11 +61,18 @@ class ScheduleStore:
         async with self._tx() as conn:
             game_rows = (await conn.execute(select(games).where(games.c.id.in_(ids)))).mappings()
             known_games = {row["id"]: _known_game(row) for row in game_rows}
-            query = select(streams.c.game_id, streams.c.status, streams.c.scheduled_at).where(
-                streams.c.game_id.in_(ids)
-            )
+            c = streams.c
+            query = select(
+                c.game_id, c.status, c.scheduled_at, c.failure_cause, c.retry_count
+            ).where(c.game_id.in_(ids))
             known_streams = {
-                row.game_id: KnownStream(row.game_id, StreamStatus(row.status), row.scheduled_at)
+                row.game_id: KnownStream(
+                    row.game_id,
+                    StreamStatus(row.status),
+                    row.scheduled_at,
+                    row.failure_cause,
+                    row.retry_count,
+                )
                 for row in await conn.execute(query)
             }
         return known_games, known_streams
@@ -167,7 +174,20 @@ def _stream_values(write: StreamWrite, now: datetime) -> dict[str, Any]:
         "scheduled_at": write.scheduled_at,
         "updated_at": now,
     }
-    if write.change is Change.STREAM_RESCHEDULED:
+    if write.change is Change.STREAM_RESUMED:
+        # The same attempt, resumed: its start (the hard cap counts from it) and its event log
+        # stay; the failure goes, and the resume counts as a retry.
+        values |= {
+            "ended_at": None,
+            "failure_reason": None,
+            "failure_cause": None,
+            "retry_count": streams.c.retry_count + 1,
+            "health": None,
+            "unpublished": None,
+            "owner": None,
+            "lease_expires_at": None,
+        }
+    elif write.change is Change.STREAM_RESCHEDULED:
         # A new date is a new attempt: nothing of the postponed one (start, takeovers, health,
         # a crashed runner's stale lease) may count against it, or the stream would time out
         # from its old start and its first claim would count as a takeover.
@@ -177,6 +197,7 @@ def _stream_values(write: StreamWrite, now: datetime) -> dict[str, Any]:
             "failure_reason": None,
             "retry_count": 0,
             "health": None,
+            "unpublished": None,
             "owner": None,
             "lease_expires_at": None,
         }

@@ -81,9 +81,11 @@ streams = Table(
     Column("started_at", TZ, nullable=True),
     Column("ended_at", TZ, nullable=True),
     Column("failure_reason", String(512), nullable=True),
+    Column("failure_cause", String(16), nullable=True),  # domain.failure.FailureCause
     Column("retry_count", Integer, nullable=False, default=0),
     Column("owner", String(128), nullable=True),  # the lease holder (a runner's id)
-    Column("health", JSON, nullable=True),
+    Column("health", JSON, nullable=True),  # degraded documents -> their last error
+    Column("unpublished", JSON, nullable=True),  # documents answering 404 since the start
     Column("updated_at", TZ, nullable=True),
     Column("lease_expires_at", TZ, nullable=True),
     Column("heartbeat_at", TZ, nullable=True),  # the holder's last renewal

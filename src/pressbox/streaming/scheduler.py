@@ -139,6 +139,7 @@ class Scheduler:
         self.policy = policy or SchedulePolicy(
             lead=timedelta(minutes=settings.schedule_lead_minutes),
             tolerance=timedelta(minutes=settings.schedule_move_minutes),
+            max_retries=settings.max_retries,
         )
         self.days_ahead = days_ahead
         self.clock = runtime.clock
@@ -168,6 +169,14 @@ class Scheduler:
             return
         applied = await self.store.apply(plan, self.clock.now())
         report.done = [_done(league, plan.names, action) for action in applied]
+        for done in report.done:
+            if done.change is Change.STREAM_RESUMED:
+                log.warning(
+                    "stream %s (%s) resumed: it ended Failed for the upstream, and its game "
+                    "is live on the scoreboard",
+                    done.game_id,
+                    done.game,
+                )
         counts = {str(k): v for k, v in count_changes(applied).items() if v}
         log.info("scheduled %s: %s", league, counts or "nothing changed")
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pressbox.domain.documents import Document, DocumentKind
 from pressbox.domain.schedule import EASTERN
 from pressbox.domain.scoreboard import BoardGame, Scoreboard, parse_scoreboard
-from pressbox.errors import UpstreamError
+from pressbox.errors import UpstreamError, UpstreamStatusError
 from pressbox.sources.scoreboard import ScoreboardClient, scoreboard_path
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ class BoardWatch:
 
     async def game(self, now: datetime) -> BoardGame | None:
         """The game as the board shows it `now`; None when there is no board or day, after
-        BOARD_MISSES misses in a row, before the retry time, or when the board fails or lacks
-        the game (then it is asked again BOARD_RETRY later)."""
+        BOARD_MISSES misses in a row (404s, or boards without the game), before the retry time,
+        or when the board fails or lacks the game (then it is asked again BOARD_RETRY later)."""
         if self.board is None or self.day is None or self._misses >= BOARD_MISSES:
             return None
         if self._retry is not None and now < self._retry:
@@ -98,7 +98,12 @@ class BoardWatch:
             game = await self.board.game(self.sport, self.league, self.day, self.game_id)
         except UpstreamError as exc:
             log.info("game %s: no scoreboard (%s); status document instead", self.game_id, exc)
-            game = None
+            # An outage is not a miss: the board is back when ESPN is. Only a board that is
+            # not there (404) counts towards giving it up.
+            absent = isinstance(exc, UpstreamStatusError) and exc.status == 404
+            self._misses += absent
+            self._retry = now + BOARD_RETRY
+            return None
         self._misses = 0 if game is not None else self._misses + 1
         self._retry = None if game is not None else now + BOARD_RETRY
         return game

@@ -21,13 +21,13 @@ from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.documents import Document, DocumentKind
 from pressbox.domain.events import Event
+from pressbox.domain.failure import Failure, FailureJudge, FailureLimits
 from pressbox.domain.fetch_policy import EdgePolicy, FetchPolicy, GameView
 from pressbox.domain.lifecycle import IllegalTransition, StreamStatus, status_for_phase
 from pressbox.domain.scoreboard import BoardGame
 from pressbox.domain.sports import Phase, SportProfile
 from pressbox.domain.tracker import Tracker
 from pressbox.errors import (
-    HostBlocked,
     LeaseLost,
     PressboxError,
     UpstreamError,
@@ -63,16 +63,26 @@ BOARD_MIN = 1.0
 
 @dataclass(frozen=True)
 class StreamLimits:
-    """Safety limits: consecutive failed status polls; how long the game status may stand still
-    (not while Delayed: a rain delay waits without timing out); the longest a stream may run."""
+    """When a stream ends Failed (`domain.failure`: the hard cap; a standing status while ESPN
+    answers, not while Delayed), and the longest wait between two attempts at a failing read:
+    upstream errors only degrade a stream, which probes with jittered backoff up to this cap."""
 
-    failure_budget: int = 20
     stall_timeout: timedelta = timedelta(hours=3)
     max_duration: timedelta = timedelta(hours=12)
+    retry_cap: float = 60.0
+
+    @property
+    def failure(self) -> FailureLimits:
+        """The limits the failure judgement applies."""
+        return FailureLimits(self.stall_timeout, self.max_duration)
 
 
 class StreamFailed(PressboxError):
-    """Ends a stream as Failed with a reason that is persisted."""
+    """Ends a stream as Failed with a reason (and its cause) that are persisted."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
 
 
 class Streamer:
@@ -132,9 +142,11 @@ class Streamer:
             track=self._track,
             degrade=self._degrade,
             recover=self.health.recover,
+            retry_cap=self.limits.retry_cap,
         )
-        self._began = clock.now()
-        self._progressed = clock.now()
+        #: When the stream would end Failed (reset when `run` reads the stream's start).
+        self.judge = FailureJudge.starting(self.limits.failure, clock.now(), clock.now())
+        self._start: datetime | None = None  # the game's scheduled start, once discovered
         self._catch_up = False
         self._rediscovered: tuple[datetime, Phase | None] | None = None  # when, in which phase
         #: A competition re-read under way: in a task, so that a saturated budget (where it
@@ -155,7 +167,8 @@ class Streamer:
             raise PressboxError(f"game {self.game_id} has no stream")
         self.tally.resume(stream.fetches)
         self.status = stream.status
-        self._began = stream.started_at or self.clock.now()
+        now = self.clock.now()
+        self.judge = FailureJudge.starting(self.limits.failure, stream.started_at or now, now)
         if not (self.status.is_running or self.status is StreamStatus.SCHEDULED):
             return self.status
         logged = await self.store.events_since(self.game_id, 0, limit=1_000_000)
@@ -169,7 +182,8 @@ class Streamer:
                 await self.market_follower.start()
                 await self._follow(documents)
             except StreamFailed as exc:
-                await self._move(StreamStatus.FAILED, reason=str(exc))
+                failure = exc.failure
+                await self._move(StreamStatus.FAILED, failure.reason, str(failure.cause))
         except LeaseLost as exc:
             # Taken over (or released) under us: the new holder writes from now on.
             log.warning("game %s: lease lost, stopping: %s", self.game_id, exc)
@@ -182,23 +196,27 @@ class Streamer:
         return self.status
 
     async def _discover(self) -> GameDocuments:
-        backoff, failures = Backoff(initial=2.0, cap=60.0), 0
+        backoff = Backoff(initial=2.0, cap=self.limits.retry_cap)
         while True:
-            self._check_duration()
+            self._judge()
             try:
                 game, documents = await discover(
                     self.espn, self.profile.sport, self.profile.league, self.game_id
                 )
             except UpstreamError as exc:
-                # A paused host is not this stream's failure, and before kickoff ESPN may not have
-                # published the competition yet (404): the stall and duration limits bound that.
-                not_yet = isinstance(exc, UpstreamStatusError) and exc.status == 404
-                failures += not (isinstance(exc, HostBlocked) or not_yet)
-                await self._degrade("discovery", exc, failures)
+                # Before kickoff ESPN may not have published the competition yet (404): an
+                # answer, not an outage (the stall bounds it); anything else is an outage.
+                if isinstance(exc, UpstreamStatusError) and exc.status == 404:
+                    self.judge.answered(self.clock.now(), changed=False)
+                else:
+                    self.judge.failed(self.clock.now())
+                await self._degrade("discovery", exc)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
+            self.judge.answered(self.clock.now(), changed=False)
             await self.store.upsert_game(game, self.clock.now())
             if game.start_time is not None:
+                self._start = game.start_time
                 self._board_watch.day = board_day(game.start_time)
             await self.health.recover("discovery")
             if self.status is StreamStatus.SCHEDULED:
@@ -206,23 +224,24 @@ class Streamer:
             return documents
 
     async def _follow(self, documents: GameDocuments) -> None:
-        backoff, failures = Backoff(initial=2.0, cap=60.0), 0
+        backoff = Backoff(initial=2.0, cap=self.limits.retry_cap)
         while self.status.is_running:
             started = self.clock.now()
-            self._check_duration()
+            self._judge()
             try:
                 changes = await self._poll_status(documents)
             except UpstreamError as exc:
-                failures += not isinstance(exc, HostBlocked)  # a paused host is not our failure
-                await self._degrade("status", exc, failures)
+                self.judge.failed(self.clock.now())
+                await self._degrade("status", exc)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
-            failures = 0
             backoff.reset()
             self.last_poll = self.clock.now()
+            if self.judge.answered(self.last_poll, changed=bool(changes)) is not None:
+                # Whatever happened in the outage may lie on any page: read it all again.
+                self.view.outage_over()
+                self.workers.nudge()
             await self.health.recover("status")
-            if changes:
-                self._progressed = self.clock.now()
             documents = self._rediscovered_documents(documents)
             if changes and self._rediscovery is None and self._should_rediscover(documents):
                 self._rediscovery = asyncio.create_task(
@@ -363,12 +382,14 @@ class Streamer:
     def _in_play(self) -> bool:
         return self.status in _IN_GAME
 
-    async def _move(self, target: StreamStatus, reason: str | None = None) -> None:
+    async def _move(
+        self, target: StreamStatus, reason: str | None = None, cause: str | None = None
+    ) -> None:
         if target is self.status:
             return
         try:
             record = await self.store.move_stream(
-                self.game_id, target, self.clock.now(), reason, owner=self.owner
+                self.game_id, target, self.clock.now(), reason, owner=self.owner, cause=cause
             )
         except IllegalTransition as exc:
             # Someone else moved the stream (an operator canceled it): the row is the truth.
@@ -379,19 +400,15 @@ class Streamer:
         log.info("game %s stream %s -> %s %s", self.game_id, self.status, target, reason or "")
         self.status = record.status
 
-    def _check_duration(self) -> None:
-        now = self.clock.now()
-        if now - self._began > self.limits.max_duration:
-            raise StreamFailed(f"stream ran longer than the limit of {self.limits.max_duration}")
-        stalled = now - self._progressed
-        if stalled > self.limits.stall_timeout and self.status is not StreamStatus.DELAYED:
-            raise StreamFailed(f"game status has not changed for {stalled}; stopped watching")
+    def _judge(self) -> None:
+        """End the stream Failed if the failure judgement says so (`domain.failure`)."""
+        failure = self.judge.verdict(self.clock.now(), self.tracker.phase, self._start)
+        if failure is not None:
+            raise StreamFailed(failure)
 
-    async def _degrade(self, what: str, exc: PressboxError, failures: int = 0) -> None:
-        log.warning("game %s: %s failed (%d in a row): %s", self.game_id, what, failures, exc)
+    async def _degrade(self, what: str, exc: PressboxError) -> None:
+        """Record a failed read in the stream's health: it is degraded, never ended, by it."""
         await self.health.degrade(what, exc)
-        if failures >= self.limits.failure_budget:
-            raise StreamFailed(f"{what} failed {failures} times in a row; last error: {exc}")
 
     async def _sleep_rest(self, started: datetime, cadence: float) -> None:
         """Sleep what is left of `cadence` after the work since `started`."""

@@ -23,7 +23,7 @@ from pressbox.domain.events import Event
 from pressbox.domain.fetch_policy import EDGE_KINDS, FetchMode, FetchPolicy, GameView
 from pressbox.domain.sports import SportProfile
 from pressbox.domain.tracker import Tracker
-from pressbox.errors import PressboxError, StoreError, UpstreamError
+from pressbox.errors import PressboxError, StoreError, UpstreamError, UpstreamStatusError
 from pressbox.metrics import metrics
 from pressbox.sources.espn import EspnClient
 from pressbox.sources.http import CacheUse, FetchSkipped
@@ -64,6 +64,7 @@ class DocumentWorkers:
         track: Track,
         degrade: Degrade,
         recover: Recover,
+        retry_cap: float = 60.0,
     ) -> None:
         self.game_id = game_id
         self.profile = profile
@@ -75,6 +76,8 @@ class DocumentWorkers:
         self._track = track
         self._degrade = degrade
         self._recover = recover
+        #: The longest wait between two attempts of a failing document (or its cadence).
+        self.retry_cap = retry_cap
         self._nudges: dict[DocumentKind, asyncio.Event] = {}
         self._workers: list[asyncio.Task[None]] = []
 
@@ -114,9 +117,10 @@ class DocumentWorkers:
                 log.error("worker %s ended with an error", task.get_name(), exc_info=result)
 
     async def _poll(self, kind: DocumentKind, url: str) -> None:
-        """One document's worker: fetch when the policy says, back off on failure, never raise."""
+        """One document's worker: fetch when the policy says, back off on failure (and read the
+        document whole once it answers again), never raise."""
         cadence = self.profile.cadences.get(kind, 10.0)
-        backoff = Backoff(initial=cadence, cap=max(60.0, 4 * cadence))
+        backoff = Backoff(initial=min(cadence, self.retry_cap), cap=max(self.retry_cap, cadence))
         while True:
             plan = self.policy.plan(kind, self.view, self.clock.now())
             if plan.delay > _NOW:
@@ -129,6 +133,7 @@ class DocumentWorkers:
                 await self.clock.sleep(SLOW_RETRY)
                 continue
             except (UpstreamError, StoreError) as exc:
+                self.view.missed(kind)
                 await self._degrade(str(kind), exc)
                 await self.clock.sleep(backoff.next_delay(exc))
                 continue
@@ -209,5 +214,9 @@ class DocumentWorkers:
         for kind, url in documents.refs.items():
             try:
                 await self.fetch_and_commit(kind, url, FetchMode.WHOLE)
+            except UpstreamStatusError as exc:
+                # A 404 here is a document the feed has not published (leaders, often).
+                level = logging.INFO if exc.status == 404 else logging.WARNING
+                log.log(level, "final read of %s for game %s failed: %s", kind, self.game_id, exc)
             except (UpstreamError, FetchSkipped) as exc:
                 log.warning("final read of %s for game %s failed: %s", kind, self.game_id, exc)

@@ -73,7 +73,12 @@ class GameChannel:
         self.game_id = game_id
         self.viewers: set[Viewer] = set()
         self.head = 0
-        self._health: dict[str, Any] = {"stream": None, "espn": "live", "degraded": []}
+        self._health: dict[str, Any] = {
+            "stream": None,
+            "espn": "live",
+            "degraded": [],
+            "unpublished": [],
+        }
         self._market: dict[str, Any] = market_health(None)
         self.status = self._encode_status()
         self.closed = False
@@ -216,6 +221,7 @@ class GameChannel:
             "stream": str(stream.status) if stream else None,
             "espn": "degraded" if stream and stream.health else "live",
             "degraded": sorted(stream.health) if stream else [],
+            "unpublished": list(stream.unpublished) if stream else [],
         }
         return self._encode_status()
 
