@@ -16,14 +16,11 @@ SOURCES ?= $(RECORDINGS)/espn-ncaaf-401756846-postman/Football.Ncaa.Espn.Event.p
 SPEED ?= 60
 STAGGER ?= 20
 PORT ?= 8000
-DEMO_DB := var/demo.db
 
 .PHONY: demo test venv lock ui lint format pytest uitest clean
 
 demo: venv ui ## Replay four recorded games, staggered, and serve the UI
-	mkdir -p var && rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox migrate
-	PRESSBOX_DATABASE_URL=sqlite+aiosqlite:///$(DEMO_DB) $(BIN)/pressbox replay $(SOURCES) --speed $(SPEED) --stagger $(STAGGER) --port $(PORT)
+	$(BIN)/pressbox replay $(SOURCES) --speed $(SPEED) --stagger $(STAGGER) --port $(PORT)
 
 test: venv ui lint uitest pytest ## Every check and test
 

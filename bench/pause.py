@@ -43,7 +43,8 @@ from pressbox.config import load_settings
 from pressbox.domain.events import EventType
 from pressbox.domain.sports import Phase
 from pressbox.replay.faults import RequestLog
-from pressbox.replay.session import ReplayPlan, plan_replay, prepare_streams, replay_upstream
+from pressbox.replay.plan import ReplayPlan, plan_replay
+from pressbox.replaying import prepare_streams, replay_upstream
 from pressbox.runtime import open_runtime
 from pressbox.streaming.streamer import PAUSE_PHASES
 

@@ -16,7 +16,8 @@ from pressbox.domain.events import EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.replay import Recording
 from pressbox.replay.faults import Fault, FaultKind, RequestLog
-from pressbox.replay.session import ReplayPlan, prepare_streams, replay_upstream, stream_games
+from pressbox.replay.plan import ReplayPlan
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import open_runtime
 from pressbox.store import Store, StreamRecord
 

@@ -187,7 +187,11 @@ class Settings(BaseSettings):
     runner_max_streams: int = Field(
         20, ge=1, le=1000, description="Streams one runner process follows at once."
     )
-    log_level: str = Field("INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR.")
+    log_level: str = Field(
+        "WARNING",
+        description="Logging level: DEBUG, INFO (adds every upstream request and lifecycle "
+        "step), WARNING (the default: what needs attention), ERROR.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or as JSON objects with game and runner ids."
     )

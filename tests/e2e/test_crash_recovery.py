@@ -27,7 +27,7 @@ from processes import PRESSBOX, free_port, processes, wait_for
 from logs import in_game_order
 from pressbox.domain.events import EventType, StoredEvent
 from pressbox.replay import load_recording
-from pressbox.replay.session import recorded_games
+from pressbox.replay.plan import recorded_games
 from pressbox.store import GameInfo, Store, TeamInfo
 from pressbox.store.migrate import upgrade
 

@@ -21,14 +21,9 @@ from pressbox.domain.events import EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.replay.faults import RequestLog, document_of
 from pressbox.replay.games import slate
+from pressbox.replay.plan import RecordedGame, plan_replay
 from pressbox.replay.record import GameRecord
-from pressbox.replay.session import (
-    RecordedGame,
-    plan_replay,
-    prepare_streams,
-    replay_upstream,
-    stream_games,
-)
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import Runtime, open_runtime
 from pressbox.sources.budget import Priority
 

@@ -25,7 +25,8 @@ from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import load_settings
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.errors import UpstreamStatusError
-from pressbox.replay.session import plan_replay, prepare_streams, replay_upstream, stream_games
+from pressbox.replay.plan import plan_replay
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import open_runtime
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.http import HttpClient

@@ -28,9 +28,8 @@ from pressbox.domain.lifecycle import StreamStatus
 from pressbox.domain.market_events import MarketState, MarketStatus, market_status_event
 from pressbox.replay.faults import Fault, RequestLog
 from pressbox.replay.kalshi import REST_PREFIX, FakeKalshi, KalshiData
-from pressbox.replay.session import (
-    ReplayPlan,
-    plan_replay,
+from pressbox.replay.plan import ReplayPlan, plan_replay
+from pressbox.replaying import (
     prepare_streams,
     replay_kalshi,
     replay_report,

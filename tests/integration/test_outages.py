@@ -23,7 +23,7 @@ from pressbox.domain.events import EventType
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.replay import Recording, load_recording
 from pressbox.replay.faults import Fault, FaultKind
-from pressbox.replay.session import ReplayPlan, plan_replay
+from pressbox.replay.plan import ReplayPlan, plan_replay
 from replays import Run, outage, replay
 
 NCAAF = "401756846"

@@ -11,15 +11,10 @@ from pressbox.clock import ScaledClock
 from pressbox.config import load_settings
 from pressbox.domain.events import StoredEvent
 from pressbox.domain.lifecycle import StreamStatus
+from pressbox.recorder import recording
 from pressbox.replay import load_recording
-from pressbox.replay.recorder import recording
-from pressbox.replay.session import (
-    plan_replay,
-    prepare_streams,
-    recorded_games,
-    replay_upstream,
-    stream_games,
-)
+from pressbox.replay.plan import plan_replay, recorded_games
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import open_runtime
 
 GAME = "401756846"

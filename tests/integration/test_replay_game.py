@@ -16,7 +16,8 @@ from pressbox.clock import ScaledClock
 from pressbox.config import load_settings
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.replay import load_recording
-from pressbox.replay.session import prepare_streams, recorded_games, replay_upstream, stream_games
+from pressbox.replay.plan import recorded_games
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import open_runtime
 from pressbox.store import Store
 from pressbox.web import create_app

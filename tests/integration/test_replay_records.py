@@ -9,7 +9,8 @@ from pathlib import Path
 from pressbox.clock import ScaledClock
 from pressbox.config import load_settings
 from pressbox.domain.lifecycle import StreamStatus
-from pressbox.replay.session import plan_replay, prepare_streams, replay_upstream, stream_games
+from pressbox.replay.plan import plan_replay
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import open_runtime
 
 SPEED = 600

@@ -23,13 +23,9 @@ from pressbox.domain.lifecycle import StreamStatus
 from pressbox.domain.snapshot import GameState
 from pressbox.domain.tracker import Tracker
 from pressbox.replay import load_recording
+from pressbox.replay.plan import recorded_games
 from pressbox.replay.recording import Recording
-from pressbox.replay.session import (
-    prepare_streams,
-    recorded_games,
-    replay_upstream,
-    stream_games,
-)
+from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import Runtime, open_runtime
 from pressbox.store import StreamRecord
 from pressbox.store.leases import Leases

@@ -41,7 +41,7 @@ def test_defaults_are_the_embedded_ones() -> None:
         12.0,
     )
     assert (settings.ws_heartbeat_seconds, settings.replay_speed) == (15.0, 60.0)
-    assert settings.log_level == "INFO"
+    assert settings.log_level == "WARNING"
 
 
 def test_prefixed_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:

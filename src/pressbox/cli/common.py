@@ -14,7 +14,7 @@ from rich.console import Console
 from pressbox.config import Settings, load_settings
 from pressbox.errors import PressboxError
 from pressbox.logs import configure_logging
-from pressbox.replay.session import ReplayPlan, plan_replay
+from pressbox.replay.plan import ReplayPlan, plan_replay
 
 err = Console(stderr=True)
 
@@ -53,9 +53,10 @@ PortOpt = Annotated[
 ]
 
 
-def settings_or_exit() -> Settings:
+def settings_or_exit(**overrides: Any) -> Settings:
+    """The settings (environment, `.env`, then `overrides`), or exit 2 saying what is wrong."""
     try:
-        settings = load_settings()
+        settings = load_settings(**overrides)
     except PressboxError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc

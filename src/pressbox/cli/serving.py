@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pressbox.cli.common import (
     HostOpt,
@@ -25,14 +26,16 @@ from pressbox.cli.common import (
     run_or_exit,
     settings_or_exit,
 )
+from pressbox.cli.console import ReplayStatus
 from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import Settings
 from pressbox.domain.sports import profile_for
 from pressbox.errors import PressboxError
-from pressbox.replay.recorder import recording
+from pressbox.recorder import recording
+from pressbox.replay.plan import ReplayPlan
 from pressbox.replay.remote import replay_clock
-from pressbox.replay.session import (
-    ReplayPlan,
+from pressbox.replaying import (
+    forget_games,
     games_finished,
     prepare_streams,
     replay_kalshi,
@@ -60,6 +63,16 @@ EspnUrlOpt = Annotated[
         "server's replay clock."
     ),
 ]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="Keep the replay in this database (SQLAlchemy async URL, e.g. "
+        "sqlite+aiosqlite:///replay.db or postgresql+asyncpg://…); the replayed games are reset "
+        "in it first. Default: a throwaway SQLite database, deleted when the replay ends "
+        "(PRESSBOX_DATABASE_URL is not used, so a replay never mixes with real games).",
+    ),
+]
 ClockSpeedOpt = Annotated[
     float | None,
     typer.Option(
@@ -82,6 +95,7 @@ def serve(
     speed: SpeedOpt = None,
     stagger: StaggerOpt = 20,
     kalshi_url: KalshiUrlOpt = None,
+    database: DatabaseOpt = None,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
@@ -96,14 +110,15 @@ def serve(
     if replay and (role is not Role.ALL or espn_url):
         err.print("[red]error:[/] --replay runs everything in one process: drop --role/--espn-url")
         raise typer.Exit(2)
-    if kalshi_url and not replay:
-        err.print("[red]error:[/] --kalshi-url is for --replay (else: PRESSBOX_KALSHI_URL)")
-        raise typer.Exit(2)
+    for given, name in ((kalshi_url, "--kalshi-url"), (database, "--database")):
+        if given and not replay:
+            err.print(f"[red]error:[/] {name} is for --replay (else: the PRESSBOX_ setting)")
+            raise typer.Exit(2)
     listen = (host or settings.host, settings.port if port is None else port)
     if replay:
-        run_or_exit(
-            _serve_replay(settings, plan_or_exit(replay, stagger), speed, *listen, kalshi_url)
-        )
+        plan = plan_or_exit(replay, stagger)
+        with replay_database(database) as replaying:
+            run_or_exit(_serve_replay(replaying, plan, speed, *listen, kalshi_url))
     else:
         run_or_exit(_serve(settings, role, espn_url, speed, *listen))
 
@@ -116,6 +131,7 @@ def replay_command(
         bool, typer.Option(help="No web server: stream to the end, then print a JSON report.")
     ] = False,
     kalshi_url: KalshiUrlOpt = None,
+    database: DatabaseOpt = None,
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
@@ -126,17 +142,34 @@ def replay_command(
     exits 0 only if every stream completed. Kalshi is a local fake from the Kalshi recordings
     beside the sources: no replayed game has a market there, so each shows its market absent;
     --kalshi-url points the replay at another Kalshi-compatible server instead.
+
+    Every replay starts fresh: on a throwaway database, or with --database on a kept one in which
+    its games are reset first. On a terminal a live status shows each game's score, clock and
+    stream state (and, with --headless, a bar of replay time); warnings print above it.
     """
     settings = settings_or_exit()
     plan = plan_or_exit(sources, stagger)
-    if not headless:
-        listen = (host or settings.host, settings.port if port is None else port)
-        run_or_exit(_serve_replay(settings, plan, speed, *listen, kalshi_url))
-        return
-    reports = run_or_exit(_headless(settings, plan, speed or settings.replay_speed, kalshi_url))
+    with replay_database(database) as replaying:
+        if not headless:
+            listen = (host or settings.host, settings.port if port is None else port)
+            run_or_exit(_serve_replay(replaying, plan, speed, *listen, kalshi_url))
+            return
+        speed = speed or settings.replay_speed
+        reports = run_or_exit(_headless(replaying, plan, speed, kalshi_url))
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     if any(report["stream_status"] != "Completed" for report in reports):
         raise typer.Exit(1)
+
+
+@contextmanager
+def replay_database(url: str | None) -> Iterator[Settings]:
+    """The settings of a replay: on `url` (checked as any setting is), or on a throwaway SQLite
+    database in a temporary directory, removed when the context ends."""
+    if url is not None:
+        yield settings_or_exit(database_url=url)
+        return
+    with tempfile.TemporaryDirectory(prefix="pressbox-replay-") as folder:
+        yield settings_or_exit(database_url=f"sqlite+aiosqlite:///{Path(folder) / 'replay.db'}")
 
 
 def record(
@@ -276,8 +309,15 @@ async def _serve_replay(
         open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games
+        await forget_games(runtime, games)
         await prepare_streams(runtime, games)
         err.print(f"Replaying {len(games)} game(s) at {clock.speed:g}x (Ctrl-C stops)")
+        status = ReplayStatus(runtime, games, err)
+
+        def announce(line: str) -> None:
+            err.print(line)
+            if line.startswith("web: serving on "):
+                status.url = line.removeprefix("web: serving on ")
 
         async def tell_when_finished() -> None:
             results = await games_finished(runtime, games)
@@ -292,8 +332,8 @@ async def _serve_replay(
             host,
             port,
             games=ids,
-            announce=err.print,
-            also=[tell_when_finished()],
+            announce=announce,
+            also=[tell_when_finished(), status.run()],
         )
 
 
@@ -308,25 +348,15 @@ async def _headless(
         open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games
+        await forget_games(runtime, games)
         await prepare_streams(runtime, games)
-        total = max(1.0, (plan.end - plan.start).total_seconds())
-        with Progress(
-            TextColumn("replay"),
-            BarColumn(),
-            TextColumn("{task.fields[at]}"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        ) as progress:
-            task = progress.add_task("replay", total=total, at="")
-            run = asyncio.create_task(stream_games(runtime, games))
-            while not run.done():
-                now = clock.now()
-                elapsed = (now - plan.start).total_seconds()
-                progress.update(task, completed=elapsed, at=f"{now:%H:%M:%S}Z")
-                await asyncio.wait({run}, timeout=0.2)
-            results = run.result()
+        status = ReplayStatus(runtime, games, err, start=plan.start, end=plan.end)
+        showing = asyncio.create_task(status.run())
+        try:
+            results = await stream_games(runtime, games)
+        finally:
+            showing.cancel()
+            await asyncio.gather(showing, return_exceptions=True)
         return [
             await replay_report(runtime, gid, status, started) for gid, status in results.items()
         ]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -233,6 +233,16 @@ class Store:
         return [
             StoredEvent(r["seq"], EventType(r["type"]), r["key"], r["at"], r["data"]) for r in rows
         ]
+
+    @finishing
+    async def forget_game(self, game_id: str) -> bool:
+        """Delete the game, its stream and its event log (a replay starting over); returns
+        whether there was anything to delete."""
+        async with self._tx() as conn:
+            await conn.execute(delete(events).where(events.c.game_id == game_id))
+            await conn.execute(delete(streams).where(streams.c.game_id == game_id))
+            gone = await conn.execute(delete(games).where(games.c.id == game_id))
+        return bool(gone.rowcount)
 
     @finishing
     async def ensure_stream(

@@ -1,37 +1,26 @@
-"""A replay session: the replay server on loopback and a streamer per recorded game.
-
-Sources are recordings (Postman, HAR: recorded responses) and finished-game files (site-API
-summaries, core-API document sets, CDN game packages: synthesized on their timeline). Several
-sources are laid on one replay timeline, each starting `stagger` after the previous one, so a demo
-shows games in different states at once. The streamers reach the replay server through the ESPN
-base URL only, exactly as they reach ESPN.
-
-Kalshi is faked too (`replay_kalshi`), from the Kalshi recordings found beside the replayed
-sources: none of them is of a replayed game (`recordings/README.md`: no game has both real ESPN
-and real Kalshi data), so every replayed game shows its market as absent, and a replay never
-reaches the real Kalshi. No price series is ever made up for a replayed game.
+"""A replay run: the fake upstreams (`replay/`) served on loopback, the replayed games' streams
+followed through leases by a runner to their end, and the headless report. It composes the replay
+plan (`pressbox.replay.plan`) with a runtime, a runner and the web server's loopback helper, as
+`serving.py` composes a live process; `replay/` itself stays an independent fake upstream that
+knows nothing of streams, stores or runtimes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pressbox.clock import Clock
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.domain.market_events import last_market_status
-from pressbox.replay import load_recording
 from pressbox.replay.faults import Fault, RequestLog
 from pressbox.replay.kalshi import REST_PREFIX, FakeKalshi, KalshiData
-from pressbox.replay.loaders import is_game_file, load_game_record
+from pressbox.replay.plan import RecordedGame
 from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording
 from pressbox.replay.server import create_replay_app
@@ -39,105 +28,6 @@ from pressbox.runtime import Runtime
 from pressbox.store import GameInfo, TeamInfo
 from pressbox.streaming.runner import StreamRunner
 from pressbox.web.server import running
-
-_EVENT_PATH = re.compile(
-    r"^/v2/sports/(?P<sport>[^/]+)/leagues/(?P<league>[^/]+)/events/(?P<id>\d+)$"
-)
-
-
-@dataclass(frozen=True)
-class RecordedGame:
-    """A game whose event document a recording holds."""
-
-    sport: str
-    league: str
-    id: str
-
-
-@dataclass
-class ReplayPlan:
-    """What one replay serves: recorded responses, synthesized games, and where time starts."""
-
-    recording: Recording | None
-    records: list[GameRecord] = field(default_factory=list)
-    origin: datetime | None = None
-    #: Kalshi recordings (`kalshi_*.json`) beside the sources, for the fake Kalshi; None: none.
-    kalshi: Path | None = None
-
-    @property
-    def games(self) -> list[RecordedGame]:
-        """Every game to stream, recorded or synthesized."""
-        found = recorded_games(self.recording) if self.recording else []
-        found += [RecordedGame(r.sport, r.league, r.id) for r in self.records]
-        return found
-
-    @property
-    def start(self) -> datetime:
-        """Where the replay clock starts."""
-        assert self.origin is not None
-        return self.origin
-
-    @property
-    def end(self) -> datetime:
-        """When the last source has nothing more to say."""
-        ends = [r.last_wallclock + timedelta(minutes=5) for r in self.records]
-        if self.recording is not None:
-            ends.append(self.recording.end)
-        return max(ends)
-
-
-def plan_replay(
-    paths: list[Path],
-    stagger: timedelta = timedelta(minutes=20),
-    lead: timedelta = timedelta(minutes=5),
-) -> ReplayPlan:
-    """Load every source and lay them on one timeline: source i starts `i * stagger` after the
-    first one; the clock starts `lead` before the first start. Raises RecordingError."""
-    recordings: list[Recording] = []
-    records: list[GameRecord] = []
-    anchor: datetime | None = None
-    for index, path in enumerate(paths):
-        if is_game_file(path):
-            record = load_game_record(path)
-            anchor = anchor or record.start_time
-            records.append(record.renamed(record.id, anchor + index * stagger - record.start_time))
-        else:
-            recording = load_recording(path)
-            anchor = anchor or recording.start
-            recordings.append(shifted(recording, anchor + index * stagger - recording.start))
-    merged = Recording([r for rec in recordings for r in rec.responses]) if recordings else None
-    starts = [r.start_time for r in records] + [r.start for r in recordings]
-    origin = min(starts) - lead if starts else None
-    return ReplayPlan(merged, records, origin, kalshi_recordings(paths))
-
-
-def kalshi_recordings(paths: Sequence[Path]) -> Path | None:
-    """The first directory of Kalshi recordings (`kalshi/*/kalshi_markets.json`) in a folder
-    holding one of `paths`, or any folder above it."""
-    for path in paths:
-        for folder in path.resolve().parents:
-            found = sorted((folder / "kalshi").glob("*/kalshi_markets.json"))
-            if found:
-                return found[0].parent
-    return None
-
-
-def shifted(recording: Recording, delta: timedelta) -> Recording:
-    """The same recording, every response `delta` later."""
-    if not delta:
-        return recording
-    moved = [replace(r, recorded_at=r.recorded_at + delta) for r in recording.responses]
-    return Recording(moved, skipped=recording.skipped)
-
-
-def recorded_games(recording: Recording) -> list[RecordedGame]:
-    """Every game of the recording, found by its event document path."""
-    found = {
-        m["id"]: RecordedGame(m["sport"], m["league"], m["id"])
-        for path in recording.paths()
-        if (m := _EVENT_PATH.match(path))
-    }
-    return [found[key] for key in sorted(found)]
 
 
 @asynccontextmanager
@@ -177,6 +67,12 @@ async def replay_kalshi(
     data = KalshiData.from_recordings(recordings) if recordings else KalshiData()
     async with running(FakeKalshi(data, clock).app(), host, port) as url:
         yield url + REST_PREFIX
+
+
+async def forget_games(runtime: Runtime, games: list[RecordedGame]) -> list[str]:
+    """Delete what a database holds of each replayed game (its stream, its event log), so a
+    replay into a kept database starts over; returns the ids that were there."""
+    return [game.id for game in games if await runtime.store.forget_game(game.id)]
 
 
 async def prepare_streams(runtime: Runtime, games: list[RecordedGame]) -> None:
