@@ -181,7 +181,8 @@ class StreamRunner:
                 log.warning("lease on %s not renewed (%s); retrying", game_id, exc)
                 continue
             if not kept:
-                if not work.done():  # (a streamer that just ended has left the running states)
+                # A streamer that just ended its stream has left the running states itself.
+                if not work.done() and not await self._ended_by_its_streamer(game_id):
                     log.warning(
                         "lease on %s lost (taken over, or the stream left the running states): "
                         "stopping its streamer",
@@ -189,6 +190,15 @@ class StreamRunner:
                     )
                 return
             expires = self._expiry(now)
+
+    async def _ended_by_its_streamer(self, game_id: str) -> bool:
+        """Whether the stream ended (Completed, Failed, …) while still ours: its streamer is
+        finishing, not losing it."""
+        try:
+            stream = await self.runtime.store.stream(game_id)
+        except StoreError:
+            return False
+        return stream is not None and stream.status.is_final and stream.owner == self.owner_id
 
     def _expiry(self, renewed: datetime) -> datetime:
         return renewed + timedelta(seconds=self.lease_ttl)
