@@ -232,6 +232,16 @@ export type ServerMessage =
   | { type: 'error'; v: number; code: string; message: string };
 
 // Operations (`GET /api/streams`, `POST /api/streams/{id}/cancel|restart`).
+
+/** What a stream's streamer asked of upstream so far, as of its owner's last lease renewal
+ *  (`{}` before any): requests sent, body bytes, fetches skipped, seconds waited for the budget. */
+export interface StreamFetches {
+  requests?: number;
+  bytes?: number;
+  skipped?: number;
+  waited?: number;
+}
+
 export interface StreamRow {
   game_id: string;
   name: string;
@@ -242,6 +252,8 @@ export interface StreamRow {
   lease_expires_at: string | null;
   retries: number;
   last_poll_at: string | null;
+  /** Absent from older servers. */
+  fetches?: StreamFetches;
   degraded: string[];
   /** Documents that have answered only 404 so far (absent from older servers). */
   unpublished?: string[];

@@ -1,6 +1,7 @@
 """The operations page `#/streams` in Chromium against a replaying server with an admin token:
-the list follows the server, refusals show the server's reason, cancel and restart work with the
-token, and the token never lands in the page source or the URL."""
+a table that follows the server, sorts by any column (mouse and keyboard) and filters by status,
+refusals show the server's reason, cancel asks first (a modal dialog) and works with the token as
+restart does, and the token never lands in the page source or the URL."""
 
 from __future__ import annotations
 
@@ -27,6 +28,61 @@ def _refreshes(page: Page) -> int:
     return int(page.get_by_test_id("streams-updated").get_attribute("data-refreshes") or 0)
 
 
+#: The table's columns, in order (then the actions).
+COLUMNS = [
+    "Status",
+    "Game",
+    "League",
+    "Owner",
+    "Lease age",
+    "Last poll",
+    "Requests",
+    "Degraded",
+    "Not published",
+    "Failure",
+    "Retries",
+    "Scheduled",
+    "Started",
+    "Ended",
+]
+
+
+def _order(page: Page) -> list[str]:
+    """The game ids of the table's rows, top to bottom."""
+    return list(
+        page.get_by_test_id("stream-row").evaluate_all("rows => rows.map(r => r.dataset.gameId)")
+    )
+
+
+def _column(page: Page, field: str) -> list[str]:
+    """The text of one column's cells, top to bottom."""
+    cells = page.locator(f'[data-testid="stream-row"] [data-field="{field}"]')
+    return [text.strip() for text in cells.all_inner_texts()]
+
+
+def _header(page: Page, label: str) -> Locator:
+    return page.locator("thead").get_by_role("columnheader", name=label, exact=True)
+
+
+def _sort_button(page: Page, label: str) -> Locator:
+    return page.locator("thead").get_by_role("button", name=label, exact=True)
+
+
+def _confirm_cancel(page: Page, name: str) -> None:
+    """Answers the cancel dialog with "Cancel stream" after checking it names the game."""
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible(timeout=UI_MS)
+    expect(dialog).to_contain_text(name)
+    dialog.get_by_role("button", name="Cancel stream").click()
+    expect(dialog).to_be_hidden(timeout=UI_MS)
+
+
+def _wait_refreshes(page: Page, count: int, what: str) -> None:
+    """Waits until the page has refreshed `count` more times."""
+    target = _refreshes(page) + count
+    wait_for(lambda: _refreshes(page) >= target, what, 10.0)
+
+
 def _expect_feedback(page: Page, kind: str, *texts: str) -> None:
     feedback = page.get_by_test_id("ops-feedback")
     expect(feedback).to_have_attribute("data-kind", kind, timeout=UI_MS)
@@ -44,6 +100,8 @@ def test_streams_page_lists_updates_and_operates_with_the_token(
     page = chromium.new_page(viewport={"width": 1200, "height": 900})
     page_errors: list[str] = []
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    posts: list[str] = []
+    page.on("request", lambda req: posts.append(req.url) if req.method == "POST" else None)
 
     # Reached from the header link; lists both streams.
     page.goto(f"{server.base_url}/#/live")
@@ -55,6 +113,82 @@ def test_streams_page_lists_updates_and_operates_with_the_token(
     expect(_row(page, NFL)).to_be_visible(timeout=UI_MS)
     # The name comes with the first ESPN documents of the replay.
     expect(ncaaf).to_contain_text("Iowa State Cyclones at Kansas State Wildcats", timeout=30_000)
+    expect(_row(page, NFL).locator('[data-field="game"] a')).not_to_have_text(
+        f"Game {NFL}", timeout=30_000
+    )
+
+    # One table, a column header per column, the game as each row's header, linking to its page.
+    table = page.get_by_role("table")
+    expect(table).to_have_count(1)
+    headers = table.locator('thead th[scope="col"]')
+    assert [t.strip() for t in headers.all_inner_texts()] == [*COLUMNS, "Actions"]
+    expect(ncaaf.get_by_role("rowheader")).to_contain_text("Iowa State Cyclones")
+    expect(ncaaf.get_by_role("link", name=re.compile("^Iowa State Cyclones"))).to_have_attribute(
+        "href", f"#/live/{NCAAF}"
+    )
+    expect(ncaaf.locator('[data-field="league"]')).to_have_text("college-football")
+    expect(page.get_by_test_id("streams-count")).to_have_text("2 of 2 streams")
+    expect(table.locator("[aria-sort]")).to_have_count(0)
+    # As served: earliest scheduled first (the NCAAF replay starts first).
+    assert _order(page) == [NCAAF, NFL]
+    expect(page.get_by_test_id("streams-caption")).to_contain_text("server’s order")
+    # Requests come from `fetches.requests`, once the owner reported them.
+    wait_for(lambda: server.stream(NCAAF)["fetches"].get("requests", 0) > 0, "NCAAF requests", 60)
+    expect(ncaaf.locator('[data-field="requests"]')).to_have_text(
+        re.compile(r"^[\d,]+$"), timeout=UI_MS
+    )
+
+    # A click on a header sorts by it, a second click flips it; aria-sort follows.
+    names = _column(page, "game")
+    _sort_button(page, "Game").click()
+    expect(_header(page, "Game")).to_have_attribute("aria-sort", "ascending")
+    assert _column(page, "game") == sorted(names, key=str.casefold)
+    _sort_button(page, "Game").click()
+    expect(_header(page, "Game")).to_have_attribute("aria-sort", "descending")
+    assert _column(page, "game") == sorted(names, key=str.casefold, reverse=True)
+    expect(table.locator("[aria-sort]")).to_have_count(1)
+    expect(page.get_by_test_id("streams-caption")).to_contain_text("sorted by Game, descending")
+    # Times sort chronologically (shown as "YYYY-MM-DD HH:MM:SS UTC"; a dash goes last).
+    _sort_button(page, "Started").click()
+    _sort_button(page, "Started").click()
+    expect(_header(page, "Started")).to_have_attribute("aria-sort", "descending")
+    expect(_header(page, "Game")).not_to_have_attribute("aria-sort", re.compile("."))
+    started = _column(page, "started")
+    times = [t for t in started if t != "—"]
+    assert times and times == sorted(times, reverse=True), started
+    assert started == times + ["—"] * (len(started) - len(times)), started
+    # The sort and the focus survive the refreshes (Green Bay before Iowa State: not as served).
+    _sort_button(page, "Game").click()
+    expect(_header(page, "Game")).to_have_attribute("aria-sort", "ascending")
+    assert _order(page) == [NFL, NCAAF]
+    focused = _row(page, NCAAF).get_by_role("button", name=re.compile("^Restart the stream of"))
+    focused.focus()
+    _wait_refreshes(page, 2, "two refreshes while sorted")
+    assert _order(page) == [NFL, NCAAF]
+    expect(focused).to_be_focused()
+    # Numbers sort numerically (a dash, no report yet, goes last).
+    _sort_button(page, "Requests").click()
+    _sort_button(page, "Requests").click()
+    expect(_header(page, "Requests")).to_have_attribute("aria-sort", "descending")
+    counts = [int(c.replace(",", "")) for c in _column(page, "requests") if c != "—"]
+    assert counts == sorted(counts, reverse=True), counts
+    # The keyboard: the headers are one Tab stop, arrow keys move between them, Enter sorts.
+    _sort_button(page, "Requests").focus()
+    page.keyboard.press("Home")
+    expect(_sort_button(page, "Status")).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(_sort_button(page, "Game")).to_be_focused()
+    expect(_sort_button(page, "Game")).to_have_attribute("tabindex", "0")
+    expect(_sort_button(page, "Requests")).to_have_attribute("tabindex", "-1")
+    page.keyboard.press("Enter")
+    expect(_header(page, "Game")).to_have_attribute("aria-sort", "ascending")
+    page.keyboard.press("End")
+    expect(_sort_button(page, "Ended")).to_be_focused()
+    # Back to the server's order.
+    page.get_by_role("button", name="Server order").click()
+    expect(table.locator("[aria-sort]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Server order")).to_be_hidden()
+    assert _order(page) == [NCAAF, NFL]
 
     # It polls: refreshes go on, and a change made behind its back shows without a reload.
     first = _refreshes(page)
@@ -70,10 +204,26 @@ def test_streams_page_lists_updates_and_operates_with_the_token(
     assert outside.status_code == 200, outside.text
     expect(_row(page, NFL)).to_have_attribute("data-status", "Canceled", timeout=5_000)
 
+    # The status filter: All, then each status present; it hides the other rows and counts.
+    status_filter = page.get_by_label("Status", exact=True)
+    expect(status_filter.locator("option")).to_have_text(["All (2)", "Active (1)", "Canceled (1)"])
+    status_filter.select_option("Canceled")
+    expect(ncaaf).to_be_hidden()
+    expect(_row(page, NFL)).to_be_visible()
+    expect(page.get_by_test_id("streams-count")).to_have_text("1 of 2 streams")
+    status_filter.select_option("Active")
+    expect(ncaaf).to_be_visible()
+    expect(_row(page, NFL)).to_be_hidden()
+    expect(page.get_by_test_id("streams-count")).to_have_text("1 of 2 streams")
+    status_filter.select_option("")
+    expect(_row(page, NFL)).to_be_visible()
+    expect(page.get_by_test_id("streams-count")).to_have_text("2 of 2 streams")
+
     # Without a token: refused with the server's reason, nothing changes.
     cancel = ncaaf.get_by_role("button", name=re.compile("^Cancel the stream of Iowa State"))
     restart = ncaaf.get_by_role("button", name=re.compile("^Restart the stream of Iowa State"))
     cancel.click()
+    _confirm_cancel(page, "Iowa State Cyclones at Kansas State Wildcats")
     _expect_feedback(page, "error", "401", "missing or wrong admin token")
     assert server.stream(NCAAF)["status"] == "Active"
 
@@ -83,6 +233,7 @@ def test_streams_page_lists_updates_and_operates_with_the_token(
     _expect_feedback(page, "success", "forgotten")
     token_field.fill("not-the-admin-token")
     cancel.click()
+    _confirm_cancel(page, "Iowa State Cyclones at Kansas State Wildcats")
     _expect_feedback(page, "error", "401", "missing or wrong admin token")
     assert server.stream(NCAAF)["status"] == "Active"
 
@@ -90,8 +241,29 @@ def test_streams_page_lists_updates_and_operates_with_the_token(
     token_field.fill(TOKEN)
     restart.click()
     _expect_feedback(page, "error", "409", "cannot go from Active")
-    # ... cancelling it works, and the row changes ...
+    # ... cancelling asks first, in a modal dialog naming the game: "Keep it" and Escape send
+    # nothing and leave the stream as it is ...
+    dialog = page.get_by_role("alertdialog")
+    for dismiss in ("Keep it", "Escape"):
+        sent = len(posts)
+        cancel.click()
+        expect(dialog).to_be_visible(timeout=UI_MS)
+        expect(dialog).to_contain_text("Cancel the stream of “Iowa State Cyclones")
+        assert dialog.evaluate("d => d.open && d.matches(':modal')")
+        expect(dialog.get_by_role("button", name="Keep it")).to_be_focused()
+        if dismiss == "Escape":
+            page.keyboard.press("Escape")
+        else:
+            dialog.get_by_role("button", name="Keep it").click()
+        expect(dialog).to_be_hidden(timeout=UI_MS)
+        expect(cancel).to_be_focused()
+        _wait_refreshes(page, 1, "a refresh after the dialog")
+        assert posts[sent:] == [], posts[sent:]
+        assert server.stream(NCAAF)["status"] == "Active"
+        expect(ncaaf).to_have_attribute("data-status", "Active")
+    # ... and "Cancel stream" cancels it: the row changes ...
     cancel.click()
+    _confirm_cancel(page, "Iowa State Cyclones at Kansas State Wildcats")
     _expect_feedback(page, "success", "now Canceled")
     expect(ncaaf).to_have_attribute("data-status", "Canceled", timeout=UI_MS)
     assert server.stream(NCAAF)["status"] == "Canceled"
@@ -119,6 +291,7 @@ def test_streams_page_lists_updates_and_operates_with_the_token(
     expect(ncaaf).to_be_visible(timeout=UI_MS)
     stop(server)
     cancel.click()
+    _confirm_cancel(page, "Iowa State Cyclones at Kansas State Wildcats")
     _expect_feedback(page, "error", "could not reach the server")
     expect(page.locator(".streams-page")).to_contain_text(
         "Could not refresh the streams", timeout=UI_MS
