@@ -6,6 +6,9 @@ retried fetch or a second runner can never duplicate one, and `seq` stays gap-fr
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +27,11 @@ from pressbox.domain.lifecycle import StreamStatus, check_transition
 from pressbox.domain.market_events import market_summary
 from pressbox.errors import LeaseLost, StoreError
 from pressbox.store.tables import events, games, streams
+
+log = logging.getLogger(__name__)
+
+#: How long `Store.close` waits for the connections in use to come back.
+CLOSE_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,17 @@ class Store:
         return cls(engine)
 
     async def close(self) -> None:
+        """Close every connection, after waiting (up to `CLOSE_WAIT_SECONDS`) for those in use
+        to come back: one returned to a disposed pool is dropped without being closed (aiosqlite
+        then warns from the garbage collector and its thread lingers)."""
+        pool = self.engine.sync_engine.pool
+        in_use = getattr(pool, "checkedout", lambda: 0)
+        deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+        # The pool offers nothing to await: poll it.
+        while in_use() > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        if in_use() > 0:
+            log.warning("closing the database with %d connection(s) still in use", in_use())
         await self.engine.dispose()
 
     @asynccontextmanager
