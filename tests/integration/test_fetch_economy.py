@@ -148,12 +148,11 @@ async def test_edge_costs_far_fewer_requests_and_bytes_than_seed_for_the_same_ev
     print("seed by document:", dict(seed_docs))
     print("edge by document:", dict(edge_docs))
     assert len(seed_plays) > 50
-    # The same plays and points (the edge at most a play behind when the replay stopped).
-    assert edge_plays == seed_plays[: len(edge_plays)] and len(edge_plays) >= len(seed_plays) - 2
-    # Points: either may be a couple behind when the replay stops (each reads probabilities on
-    # its own timer), never different.
-    shorter, longer = sorted((edge_points, seed_points), key=len)
-    assert shorter == longer[: len(shorter)] and len(shorter) >= len(longer) - 2
+    # The same plays and points, never different. When the replay stops, either runtime may be a
+    # few behind the other (each reads on its own timers, and a loaded machine delays one of them).
+    for edge_log, seed_log in ((edge_plays, seed_plays), (edge_points, seed_points)):
+        shorter, longer = sorted((edge_log, seed_log), key=len)
+        assert shorter == longer[: len(shorter)] and len(shorter) >= len(longer) - 4
     assert edge_n * 2 <= seed_n
     assert edge_bytes * 5 <= seed_bytes
 
