@@ -17,9 +17,10 @@ from typing import Any
 
 from pressbox.clock import Clock
 from pressbox.domain.lifecycle import StreamStatus
-from pressbox.domain.market_events import last_market_status
+from pressbox.domain.market_events import last_market_status, market_gap
 from pressbox.replay.faults import Fault, RequestLog
 from pressbox.replay.kalshi import REST_PREFIX, FakeKalshi, KalshiData
+from pressbox.replay.kalshi_event import ReplayedEvent
 from pressbox.replay.plan import RecordedGame
 from pressbox.replay.record import GameRecord
 from pressbox.replay.recording import Recording
@@ -56,8 +57,10 @@ async def replay_kalshi(
     port: int = 0,
     *,
     url: str | None = None,
+    markets: Sequence[ReplayedEvent] = (),
 ) -> AsyncIterator[str]:
-    """Serve a fake Kalshi on loopback: the recorded Kalshi documents of `recordings` (none:
+    """Serve a fake Kalshi on loopback: the recorded Kalshi documents of `recordings` and the
+    replayed games' events from recorded candles, `markets` (the plan's), on `clock` (neither:
     no market at all); yields its REST base URL (`…/trade-api/v2`) for `open_runtime`. Given
     `url` (another Kalshi-compatible server, `pressbox replay --kalshi-url`), serve nothing and
     yield it."""
@@ -65,6 +68,7 @@ async def replay_kalshi(
         yield url.rstrip("/")
         return
     data = KalshiData.from_recordings(recordings) if recordings else KalshiData()
+    data.replayed = list(markets)
     async with running(FakeKalshi(data, clock).app(), host, port) as url:
         yield url + REST_PREFIX
 
@@ -121,12 +125,14 @@ def _still_going(status: StreamStatus) -> bool:
 async def replay_report(
     runtime: Runtime, game_id: str, status: StreamStatus, started: float
 ) -> dict[str, Any]:
-    """The headless command's JSON: outcome, events by type, plays, upstream use, wall time."""
+    """The headless command's JSON: outcome, events by type, plays, the market line (state,
+    points, and its mean absolute gap to ESPN's home win probability), upstream use, wall time."""
     game = await runtime.store.game(game_id)
     events = await runtime.store.events_since(game_id, 0, limit=1_000_000)
     counts = Counter(str(e.type) for e in events)
     plays = {e.data["id"] for e in events if e.type in ("play_added", "play_corrected")}
     market_status = last_market_status(events)
+    last_point = next((e.data for e in reversed(events) if e.type == "market"), None)
     stats = runtime.espn.http.stats
     return {
         "game_id": game_id,
@@ -141,6 +147,8 @@ async def replay_report(
         "market": {
             "state": market_status and str(market_status.state),
             "points": counts.get("market", 0),
+            "last_implied_home": last_point and last_point.get("implied_home"),
+            **market_gap(events).to_json(),
         },
         "upstream": stats.to_json(),
         "upstream_requests": sum(s.requests for s in stats.by_kind.values()),

@@ -1,11 +1,11 @@
-"""The market line in a real browser: a replayed NBA game (the real ESPN summary of game 401772994)
-with and without a Kalshi market.
+"""The market line in a real browser: replayed NBA games (real ESPN summaries) with and without a
+Kalshi market.
 
-With a market, the server replays against a fake Kalshi running in this test process
-(`--kalshi-url`): its two team markets for KXNBAGAME-25MAY31NYKIND and their moving prices are
-TEST DATA built here, not Kalshi's (no real Kalshi data exists for this game; see
-recordings/README.md). Without `--kalshi-url` the replay's own fake Kalshi, from the real Kalshi
-recordings of another game, has no market for it: the page must say so and draw ESPN's line only.
+With a market, the server replays game 401772994 against a fake Kalshi running in this test
+process (`--kalshi-url`): its two team markets for KXNBAGAME-25MAY31NYKIND and their moving prices
+are TEST DATA built here, not Kalshi's, so the test controls them. Without a market: game
+401468642 (Dallas at Houston, 2022), for which the replay's own fake Kalshi has nothing (the
+recordings hold no Kalshi data of it): the page must say so and draw ESPN's line only.
 
 Needs the built UI (`cd frontend && npm run build`) and Debian's Chromium at /usr/bin/chromium.
 """
@@ -32,6 +32,8 @@ from pressbox.web.server import running
 GAME = "401772994"  # New York Knicks at Indiana Pacers, 2025-05-31 (US Eastern)
 EVENT = "KXNBAGAME-25MAY31NYKIND"
 IND, NYK = f"{EVENT}-IND", f"{EVENT}-NYK"
+NO_MARKET_GAME = "401468642"  # Dallas Mavericks at Houston Rockets, 2022-12-23 (US Eastern)
+NO_MARKET_EVENT = "KXNBAGAME-22DEC23DALHOU"
 SPEED = 300
 #: Replay seconds between two polls of the markets: 0.2 s of real time at 300x.
 MARKETS_ON = {"PRESSBOX_MARKETS": "on", "PRESSBOX_KALSHI_POLL_SECONDS": "60"}
@@ -109,16 +111,21 @@ def nba_game(recordings_dir: Path) -> Path:
 
 
 @pytest.fixture
+def game_without_market(recordings_dir: Path) -> Path:
+    return recordings_dir / "games" / f"nba-{NO_MARKET_GAME}" / "summary.json"
+
+
+@pytest.fixture
 def kalshi() -> Iterator[ScriptedKalshi]:
     with ScriptedKalshi() as fake:
         yield fake
 
 
-def all_events(srv: Server) -> list[dict[str, Any]]:
+def all_events(srv: Server, game: str = GAME) -> list[dict[str, Any]]:
     """The game's whole event log, page by page."""
     found: list[dict[str, Any]] = []
     while True:
-        page = srv.get(f"/api/games/{GAME}/events?after={len(found)}&limit=5000")
+        page = srv.get(f"/api/games/{game}/events?after={len(found)}&limit=5000")
         found += page["events"]
         if not page["events"] or len(found) >= page["last_seq"]:
             return found
@@ -134,12 +141,12 @@ def int_attr(page: Page, name: str) -> int:
     return int(page.get_by_test_id("wp-chart").get_attribute(name) or 0)
 
 
-def open_game_from_list(page: Page, srv: Server) -> None:
+def open_game_from_list(page: Page, srv: Server, game: str = GAME) -> None:
     page.goto(f"{srv.base_url}/#/live")
-    row = page.locator(f'[data-testid="game-row"][data-game-id="{GAME}"]')
+    row = page.locator(f'[data-testid="game-row"][data-game-id="{game}"]')
     expect(row).to_be_visible(timeout=UI_MS)
     row.click()
-    expect(page).to_have_url(re.compile(rf"#/live/{GAME}$"), timeout=UI_MS)
+    expect(page).to_have_url(re.compile(rf"#/live/{game}$"), timeout=UI_MS)
     expect(page.get_by_test_id("connection")).to_have_attribute(
         "data-state", "connected", timeout=UI_MS
     )
@@ -206,24 +213,24 @@ def test_game_page_draws_espn_and_market_lines_from_one_log(
 
 @pytest.mark.browser
 def test_a_game_without_a_market_says_so_and_draws_espn_only(
-    nba_game: Path, chromium: Browser, tmp_path: Path
+    game_without_market: Path, chromium: Browser, tmp_path: Path
 ) -> None:
-    # No --kalshi-url: the replay's own fake Kalshi (real recordings of another game).
+    # No --kalshi-url: the replay's own fake Kalshi, which has no market of this game.
     page_errors: list[str] = []
-    with running_server([nba_game], tmp_path, SPEED, env=MARKETS_ON) as srv:
+    with running_server([game_without_market], tmp_path, SPEED, env=MARKETS_ON) as srv:
         page = chromium.new_page(viewport={"width": 1200, "height": 900})
         page.on("pageerror", lambda exc: page_errors.append(str(exc)))
         page.goto(f"{srv.base_url}/#/live")
-        cell = page.locator(f'[data-game-id="{GAME}"] [data-testid="game-market"]')
+        cell = page.locator(f'[data-game-id="{NO_MARKET_GAME}"] [data-testid="game-market"]')
         expect(cell).to_have_attribute("data-market", "absent", timeout=3 * UI_MS)
         expect(cell).to_have_text(re.compile(r"—"))
         expect(cell).to_have_attribute("title", re.compile("No Kalshi market for this game"))
 
-        open_game_from_list(page, srv)
+        open_game_from_list(page, srv, NO_MARKET_GAME)
         chart = page.get_by_test_id("wp-chart")
         note = page.get_by_test_id("market-note")
         expect(note).to_have_text("No Kalshi market for this game", timeout=UI_MS)
-        expect(note).to_have_attribute("title", re.compile(EVENT))
+        expect(note).to_have_attribute("title", re.compile(NO_MARKET_EVENT))
         expect(chart).to_have_attribute("data-market", "absent")
         health = page.get_by_test_id("source-health")
         expect(health).to_contain_text("Market absent", timeout=UI_MS)
@@ -231,7 +238,7 @@ def test_a_game_without_a_market_says_so_and_draws_espn_only(
         time.sleep(1.0)  # a while later: still no market line
         assert int_attr(page, "data-market-points") == 0
         expect(chart.locator(".wp-caption")).not_to_contain_text("Kalshi")  # no market price
-        events = all_events(srv)
+        events = all_events(srv, NO_MARKET_GAME)
         assert not [e for e in events if e["type"] == "market"]
         page.close()
     assert page_errors == [], f"errors in the page: {page_errors}"

@@ -1,9 +1,10 @@
 """Market lines in a game's stream: a replayed NBA game (the real ESPN summary of game 401772994,
 through the replay server) beside a fake Kalshi on loopback.
 
-The markets of the first and last tests are TEST DATA built here, with prices moving on a script
-of the replay clock: no real Kalshi data exists for this game (recordings/README.md). The demo's
-own fake Kalshi, from the real Kalshi recordings of another game, gives it no market at all.
+The markets of the first and third tests are TEST DATA built here, with prices moving on a script
+of the replay clock (to control them: failures, a book). The game's real recorded market, which
+the demo's fake Kalshi serves, is replayed in test_market_replay.py; the second test leaves it
+out, so Kalshi lists no market for the game.
 """
 
 from __future__ import annotations
@@ -202,16 +203,19 @@ async def test_market_points_stream_into_the_log_beside_espn(
     # The snapshot and the headless report carry the line.
     assert outcome.snapshot["market"] == [e.data for e in points]
     assert outcome.snapshot["market_status"] == status.data
-    assert outcome.report["market"] == {"state": "live", "points": len(points)}
+    report = outcome.report["market"]
+    assert (report["state"], report["points"]) == ("live", len(points))
+    assert report["last_implied_home"] == points[-1].data["implied_home"]
+    assert report["compared"] > 400 and 0 <= report["mean_abs_gap"] < 1
 
 
 async def test_a_game_without_a_market_says_so_once_and_streams_as_before(
     plan: ReplayPlan, tmp_path: Path
 ) -> None:
-    # The demo's fake Kalshi: the real Kalshi recordings, of another game.
+    # The real Kalshi recordings of another game, without this game's recorded candles.
     assert plan.kalshi is not None and plan.kalshi.name == "zane180-nba-market-engine"
     clock = ScaledClock(plan.start, SPEED)
-    async with replay_kalshi(clock, plan.kalshi) as kalshi_url:
+    async with replay_kalshi(clock, plan.kalshi, markets=()) as kalshi_url:
         outcome = await replay_game(plan, clock, kalshi_url, tmp_path)
 
     assert outcome.status is StreamStatus.COMPLETED
@@ -228,7 +232,13 @@ async def test_a_game_without_a_market_says_so_once_and_streams_as_before(
     assert game["status"]["name"] == "STATUS_FINAL"
     assert (game["home"]["score"], game["away"]["score"]) == (125, 108)
     assert outcome.snapshot["market"] == []
-    assert outcome.report["market"] == {"state": "absent", "points": 0}
+    assert outcome.report["market"] == {
+        "state": "absent",
+        "points": 0,
+        "last_implied_home": None,
+        "compared": 0,
+        "mean_abs_gap": None,
+    }
 
 
 async def test_each_line_survives_the_other_failing(plan: ReplayPlan, tmp_path: Path) -> None:

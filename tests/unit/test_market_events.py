@@ -14,6 +14,7 @@ from pressbox.domain.market_events import (
     MarketStatus,
     last_market_status,
     market_event,
+    market_gap,
     market_status_event,
     market_summary,
 )
@@ -148,3 +149,29 @@ def test_the_summary_market_folds_the_last_status_and_the_last_point() -> None:
     after = market_summary(first, stored([live]))
     assert after == {**first, "state": "live", "reason": None, "event_ticker": EVENT}
     assert first["state"] is None  # the previous summary is not changed
+
+
+def test_the_gap_pairs_each_espn_point_with_the_last_price_before_it() -> None:
+    def probability(minute: int, home: float) -> Event:
+        data = {"id": str(minute), "home": home, "away": 1 - home, "tie": 0.0}
+        moment = T0 + timedelta(minutes=minute)
+        return Event(
+            EventType.PROBABILITY, f"p{minute}", moment, {**data, "time": moment.isoformat()}
+        )
+
+    def price(minute: int, bid: str, ask: str) -> Event:
+        return market_event(away_point(bid, ask, T0 + timedelta(minutes=minute)), T0)
+
+    events = [
+        probability(0, 0.50),  # before any price: not compared
+        price(1, "0.40", "0.44"),  # the away market: home 0.58
+        probability(2, 0.60),  # |0.60 - 0.58|
+        price(3, "0.20", "0.24"),  # home 0.78
+        probability(3, 0.70),  # a price of the same time counts: |0.70 - 0.78|
+        probability(9, 0.90),  # the price stood: |0.90 - 0.78|
+    ]
+    gap = market_gap(stored(events))
+    assert gap.compared == 3
+    assert gap.mean_abs == pytest.approx((0.02 + 0.08 + 0.12) / 3)
+    assert gap.to_json() == {"compared": 3, "mean_abs_gap": 0.0733}
+    assert market_gap(stored(events[:1])).to_json() == {"compared": 0, "mean_abs_gap": None}

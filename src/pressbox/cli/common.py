@@ -16,7 +16,8 @@ from pressbox.errors import PressboxError
 from pressbox.logs import configure_logging
 from pressbox.replay.plan import ReplayPlan, plan_replay
 
-err = Console(stderr=True)
+# soft_wrap: an error names paths and URLs, which must stay whole for copy and paste (and grep).
+err = Console(stderr=True, soft_wrap=True)
 
 SourcesArg = Annotated[
     list[Path],
@@ -47,6 +48,21 @@ KalshiUrlOpt = Annotated[
         "recordings; markets still need PRESSBOX_MARKETS=on."
     ),
 ]
+KalshiFilesOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--kalshi",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A replayed game's recorded Kalshi market (repeatable): a candle CSV (columns ticker, "
+        "timestamp, open, high, low, close, volume; timestamp: the candle's end in Unix seconds; "
+        "prices in cents) or Kalshi's candlestick JSON. Paired with the finished game whose "
+        "market it is (its date and teams, e.g. KXNBAGAME-25MAY31NYKIND-NYK) and moved in time "
+        "with it; the other team's market is derived as 100 − its prices. Without it, such files "
+        "are found in a kalshi/*/ folder beside the sources by the event ticker in their name.",
+    ),
+]
 HostOpt = Annotated[str | None, typer.Option(help="Listen address (default: PRESSBOX_HOST).")]
 PortOpt = Annotated[
     int | None, typer.Option(min=0, max=65535, help="Listen port (default: PRESSBOX_PORT).")
@@ -64,9 +80,11 @@ def settings_or_exit(**overrides: Any) -> Settings:
     return settings
 
 
-def plan_or_exit(paths: list[Path], stagger: float) -> ReplayPlan:
+def plan_or_exit(paths: list[Path], stagger: float, kalshi: list[Path] | None = None) -> ReplayPlan:
+    """The replay plan of `paths` (and the market files `kalshi`), or exit 2 saying what is
+    wrong with which file."""
     try:
-        plan = plan_replay(paths, timedelta(minutes=stagger))
+        plan = plan_replay(paths, timedelta(minutes=stagger), kalshi=kalshi or ())
     except PressboxError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc

@@ -16,6 +16,7 @@ import typer
 
 from pressbox.cli.common import (
     HostOpt,
+    KalshiFilesOpt,
     KalshiUrlOpt,
     PortOpt,
     SourcesArg,
@@ -94,6 +95,7 @@ def serve(
     espn_url: EspnUrlOpt = None,
     speed: SpeedOpt = None,
     stagger: StaggerOpt = 20,
+    kalshi: KalshiFilesOpt = None,
     kalshi_url: KalshiUrlOpt = None,
     database: DatabaseOpt = None,
     host: HostOpt = None,
@@ -110,13 +112,18 @@ def serve(
     if replay and (role is not Role.ALL or espn_url):
         err.print("[red]error:[/] --replay runs everything in one process: drop --role/--espn-url")
         raise typer.Exit(2)
-    for given, name in ((kalshi_url, "--kalshi-url"), (database, "--database")):
+    for given, name in (
+        (kalshi_url, "--kalshi-url"),
+        (database, "--database"),
+        (kalshi, "--kalshi"),
+    ):
         if given and not replay:
             err.print(f"[red]error:[/] {name} is for --replay (else: the PRESSBOX_ setting)")
             raise typer.Exit(2)
+    refuse_both(kalshi, kalshi_url)
     listen = (host or settings.host, settings.port if port is None else port)
     if replay:
-        plan = plan_or_exit(replay, stagger)
+        plan = plan_or_exit(replay, stagger, kalshi)
         with replay_database(database) as replaying:
             run_or_exit(_serve_replay(replaying, plan, speed, *listen, kalshi_url))
     else:
@@ -130,6 +137,7 @@ def replay_command(
     headless: Annotated[
         bool, typer.Option(help="No web server: stream to the end, then print a JSON report.")
     ] = False,
+    kalshi: KalshiFilesOpt = None,
     kalshi_url: KalshiUrlOpt = None,
     database: DatabaseOpt = None,
     host: HostOpt = None,
@@ -138,17 +146,23 @@ def replay_command(
     """Replay recorded games through the whole system, on their real timeline sped up.
 
     With --headless it prints one JSON object per game (final status and score, events by type,
-    the market line's state and points, upstream requests and bytes by document, wall time) and
-    exits 0 only if every stream completed. Kalshi is a local fake from the Kalshi recordings
-    beside the sources: no replayed game has a market there, so each shows its market absent;
-    --kalshi-url points the replay at another Kalshi-compatible server instead.
+    the market line: its state, points, last implied home win probability and mean absolute gap
+    to ESPN's, upstream requests and bytes by document, wall time) and exits 0 only if every
+    stream completed.
+
+    Kalshi is a local fake on the replay clock. A game's market comes from its recorded Kalshi
+    candles: a file given with --kalshi (e.g. `pressbox replay summary.json --kalshi
+    candles.csv`), else one found in a kalshi/*/ folder beside the sources whose name holds the
+    game's event ticker; a game without one shows its market absent. --kalshi-url points the
+    replay at another Kalshi-compatible server instead.
 
     Every replay starts fresh: on a throwaway database, or with --database on a kept one in which
     its games are reset first. On a terminal a live status shows each game's score, clock and
     stream state (and, with --headless, a bar of replay time); warnings print above it.
     """
     settings = settings_or_exit()
-    plan = plan_or_exit(sources, stagger)
+    refuse_both(kalshi, kalshi_url)
+    plan = plan_or_exit(sources, stagger, kalshi)
     with replay_database(database) as replaying:
         if not headless:
             listen = (host or settings.host, settings.port if port is None else port)
@@ -159,6 +173,23 @@ def replay_command(
     print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2))
     if any(report["stream_status"] != "Completed" for report in reports):
         raise typer.Exit(1)
+
+
+def refuse_both(kalshi: list[Path] | None, kalshi_url: str | None) -> None:
+    """Exit 2 when both market files and another Kalshi are given: the files are served by the
+    built-in fake, which --kalshi-url replaces."""
+    if kalshi and kalshi_url:
+        err.print("[red]error:[/] --kalshi files are served by the built-in fake Kalshi, which "
+                  "--kalshi-url replaces: give one or the other")  # fmt: skip
+        raise typer.Exit(2)
+
+
+def announce_markets(plan: ReplayPlan, kalshi_url: str | None) -> None:
+    """Say which replayed games have a recorded market, and where each side comes from."""
+    if kalshi_url:
+        return
+    for event in plan.markets:
+        err.print(event.describe(), highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -303,9 +334,10 @@ async def _serve_replay(
     kalshi: str | None = None,
 ) -> None:
     clock = ScaledClock(plan.start, speed or settings.replay_speed)
+    announce_markets(plan, kalshi)
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
-        replay_kalshi(clock, plan.kalshi, url=kalshi) as kalshi_url,
+        replay_kalshi(clock, plan.kalshi, url=kalshi, markets=plan.markets) as kalshi_url,
         open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games
@@ -342,9 +374,10 @@ async def _headless(
 ) -> list[dict[str, Any]]:
     started = time.monotonic()
     clock = ScaledClock(plan.start, speed)
+    announce_markets(plan, kalshi)
     async with (
         replay_upstream(plan.recording, clock, plan.records) as espn_url,
-        replay_kalshi(clock, plan.kalshi, url=kalshi) as kalshi_url,
+        replay_kalshi(clock, plan.kalshi, url=kalshi, markets=plan.markets) as kalshi_url,
         open_runtime(settings, clock, espn_url, kalshi_url=kalshi_url) as runtime,
     ):
         games = plan.games

@@ -1,6 +1,9 @@
 """Market lines in a game's log: `market` events (one price point of a team market) and
 `market_status` events (whether the game has a market and whether its data is current). Pure.
 
+`market_gap` compares the line with ESPN's: the mean absolute gap between ESPN's home win
+probability and the market's over the game.
+
 A `market` key names the market, the point's time and its prices, so reading the same point
 twice (a poll repeated, a feed reopened with a Kalshi timestamp) appends it once. A
 `market_status` is logged when the state (or the event it is about) changes; its key carries the
@@ -9,13 +12,14 @@ observation time, so a market that goes stale and comes back logs `live` twice.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pressbox.clock import format_time
+from pressbox.clock import format_time, parse_time
 from pressbox.domain.events import Event, EventType, StoredEvent, fingerprint
 from pressbox.domain.market import GameMarkets, MarketPoint
 
@@ -129,3 +133,45 @@ def market_summary(
 
 
 _NO_POINT: dict[str, Any] = {"ticker": None, "implied_home": None, "last": None, "time": None}
+
+
+@dataclass(frozen=True)
+class MarketGap:
+    """ESPN's home win probability against the market's over a game: how many ESPN points had a
+    market point to compare with, and the mean absolute difference (0..1; None: none had)."""
+
+    compared: int
+    mean_abs: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        mean = None if self.mean_abs is None else round(self.mean_abs, 4)
+        return {"compared": self.compared, "mean_abs_gap": mean}
+
+
+def market_gap(events: Iterable[StoredEvent]) -> MarketGap:
+    """Each ESPN `probability` point beside the last `market` point (with an implied home
+    probability) at or before its time, both on the log's clock: the point's `time` (a play's
+    wallclock; Kalshi's time of a price, else when it was read). ESPN points before the first
+    market point are not compared."""
+    espn: list[tuple[datetime, float]] = []
+    market: list[tuple[datetime, float]] = []
+    for event in events:
+        data = event.data
+        if event.type is EventType.PROBABILITY and data.get("home") is not None:
+            espn.append((_time(event), float(data["home"])))
+        elif event.type is EventType.MARKET and data.get("implied_home") is not None:
+            market.append((_time(event), float(data["implied_home"])))
+    market.sort(key=lambda point: point[0])
+    times = [moment for moment, _ in market]
+    gaps = []
+    for moment, home in espn:
+        index = bisect_right(times, moment)
+        if index:
+            gaps.append(abs(home - market[index - 1][1]))
+    return MarketGap(len(gaps), sum(gaps) / len(gaps) if gaps else None)
+
+
+def _time(event: StoredEvent) -> datetime:
+    """The time a point is of: its `time`, else when it was observed."""
+    value = event.data.get("time")
+    return parse_time(value) if isinstance(value, str) and value else event.at

@@ -1,18 +1,24 @@
 """A local fake Kalshi: the public REST market data at Kalshi's paths, from recorded or test-built
 documents, and the WebSocket at `/trade-api/ws/v2` pushing scripted `ticker` and `trade` frames.
 
-REST answers are pure functions of the data and the request (`rest_reply`); the WebSocket plays
-one scripted `Session` per connection on the injected clock, so a test can drop a connection and
-watch the client reconnect. Given a public key, the handshake's RSA-PSS signature is checked and
-a bad one is refused with HTTP 401 before the upgrade, as Kalshi does. `fail_next` queues error
-answers (a 429 with Retry-After, a 500) for the REST paths.
+Beside fixed documents it serves replayed games' events from recorded candles
+(`KalshiData.replayed`, `replay/kalshi_event.py`) on the replay clock: their markets' prices and
+candlesticks as Kalshi could have given them at that time, and a `ticker` frame at each candle.
+
+REST answers are pure functions of the data, the request and the time (`rest_reply`); the
+WebSocket plays one scripted `Session` per connection on the injected clock, so a test can drop a
+connection and watch the client reconnect (a connection without a script gets the replayed
+events' frames). Given a public key, the handshake's RSA-PSS signature is checked and a bad one is
+refused with HTTP 401 before the upgrade, as Kalshi does. `fail_next` queues error answers (a 429
+with Retry-After, a 500) for the REST paths.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +32,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pressbox.clock import Clock
+from pressbox.replay.candles import MarketCandles
+from pressbox.replay.kalshi_event import ReplayedEvent
 from pressbox.replay.server import Reply
 from pressbox.sources.kalshi_auth import WS_PATH, verify
 
@@ -43,13 +51,15 @@ _JSON = {"Content-Type": "application/json"}
 
 @dataclass
 class KalshiData:
-    """The documents the fake serves: raw Kalshi JSON objects."""
+    """The documents the fake serves: raw Kalshi JSON objects, and replayed games' events
+    (their documents depend on the time)."""
 
     markets: list[dict[str, Any]] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     orderbooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "*": any market
     candlesticks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    replayed: list[ReplayedEvent] = field(default_factory=list)
 
     @classmethod
     def from_recordings(cls, directory: Path) -> KalshiData:
@@ -72,6 +82,20 @@ class KalshiData:
     def market(self, ticker: str) -> dict[str, Any] | None:
         return next((m for m in self.markets if m.get("ticker") == ticker), None)
 
+    def all_markets(self, now: datetime | None) -> list[dict[str, Any]]:
+        """The fixed markets, then the replayed ones as they stand at `now` (None: none)."""
+        if now is None:
+            return self.markets
+        return self.markets + [doc for e in self.replayed for doc in e.market_docs(now)]
+
+    def replayed_market(self, ticker: str) -> tuple[ReplayedEvent, MarketCandles] | None:
+        """The replayed event holding market `ticker`, and its candles."""
+        for event in self.replayed:
+            market = event.market(ticker)
+            if market is not None:
+                return event, market
+        return None
+
     def update_market(self, ticker: str, **fields: Any) -> None:
         """Change a market's fields (prices move between two polls)."""
         market = self.market(ticker)
@@ -83,26 +107,28 @@ class KalshiData:
 # --- REST: pure decisions -----------------------------------------------------------------------
 
 
-def rest_reply(data: KalshiData, path: str, query: Mapping[str, str]) -> Reply:
-    """What the fake answers to `GET {REST_PREFIX}{path}?query`."""
+def rest_reply(
+    data: KalshiData, path: str, query: Mapping[str, str], now: datetime | None = None
+) -> Reply:
+    """What the fake answers to `GET {REST_PREFIX}{path}?query` at `now` (None: the fixed
+    documents only)."""
     parts = path.strip("/").split("/")
     try:
         if parts == ["markets"]:
-            return _ok(_markets(data, query))
+            return _ok(_markets(data, query, now))
         if parts == ["markets", "trades"]:
             return _ok(_trades(data, query))
         if len(parts) == 2 and parts[0] == "markets":
-            market = data.market(parts[1])
-            return _ok({"market": market}) if market else _error(404, f"no market {parts[1]}")
+            return _market(data, parts[1], now)
         if len(parts) == 3 and parts[0] == "markets" and parts[2] == "orderbook":
             book = data.orderbooks.get(parts[1]) or data.orderbooks.get("*")
             if book is None or data.market(parts[1]) is None:
                 return _error(404, f"no order book for {parts[1]}")
             return _ok(book)
         if len(parts) == 2 and parts[0] == "events":
-            return _event(data, parts[1])
+            return _event(data, parts[1], now)
         if len(parts) == 5 and parts[0] == "series" and parts[4] == "candlesticks":
-            return _candles(data, parts[3], query)
+            return _candles(data, parts[1], parts[3], query, now)
     except ValueError as exc:
         return _error(400, str(exc))
     return _error(404, f"no route {path}")
@@ -121,8 +147,8 @@ def page(items: list[dict[str, Any]], query: Mapping[str, str]) -> tuple[list[An
     return items[start:end], (f"p{end}" if end < len(items) else "")
 
 
-def _markets(data: KalshiData, query: Mapping[str, str]) -> dict[str, Any]:
-    selected = data.markets
+def _markets(data: KalshiData, query: Mapping[str, str], now: datetime | None) -> dict[str, Any]:
+    selected = data.all_markets(now)
     if query.get("series_ticker"):
         prefix = query["series_ticker"] + "-"
         selected = [m for m in selected if str(m.get("ticker", "")).startswith(prefix)]
@@ -147,21 +173,41 @@ def _trades(data: KalshiData, query: Mapping[str, str]) -> dict[str, Any]:
     return {"trades": items, "cursor": cursor}
 
 
-def _event(data: KalshiData, ticker: str) -> Reply:
+def _market(data: KalshiData, ticker: str, now: datetime | None) -> Reply:
+    market = data.market(ticker)
+    if market is None and now is not None and (found := data.replayed_market(ticker)):
+        market = found[0].market_doc(found[1], now)
+    return _ok({"market": market}) if market else _error(404, f"no market {ticker}")
+
+
+def _event(data: KalshiData, ticker: str, now: datetime | None) -> Reply:
     event = data.events.get(ticker)
     if event is None:
+        replayed = next((e for e in data.replayed if e.event_ticker == ticker), None)
+        if replayed is not None and now is not None:
+            return _ok(replayed.event_doc(now))
         return _error(404, f"no event {ticker}")
     markets = [m for m in data.markets if m.get("event_ticker") == ticker]
     return _ok({"event": event, "markets": markets})
 
 
-def _candles(data: KalshiData, ticker: str, query: Mapping[str, str]) -> Reply:
+def _candles(
+    data: KalshiData, series: str, ticker: str, query: Mapping[str, str], now: datetime | None
+) -> Reply:
     for name in ("start_ts", "end_ts", "period_interval"):
         if not query.get(name, "").isdigit():
             raise ValueError(f"{name} is required (an integer)")
+    start, end = int(query["start_ts"]), int(query["end_ts"])
+    found = data.replayed_market(ticker) if now is not None else None
+    if found is not None and now is not None:
+        event, market = found
+        if series != event.event.series:
+            return _error(404, f"no market {ticker} in series {series}")
+        window = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+        period = int(query["period_interval"])
+        return _ok(event.candlesticks(market, *window, period, now))
     if ticker not in data.candlesticks:
         return _error(404, f"no candlesticks for {ticker}")
-    start, end = int(query["start_ts"]), int(query["end_ts"])
     candles = [c for c in data.candlesticks[ticker] if start <= c["end_period_ts"] <= end]
     return _ok({"ticker": ticker, "candlesticks": candles})
 
@@ -238,7 +284,7 @@ class FakeKalshi:
             headers = {"Retry-After": retry_after} if retry_after else None
             reply = _error(status, "injected failure", headers)
         else:
-            reply = rest_reply(self.data, path, dict(request.query_params))
+            reply = rest_reply(self.data, path, dict(request.query_params), self.clock.now())
         return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
     async def _websocket(self, websocket: WebSocket) -> None:
@@ -250,9 +296,13 @@ class FakeKalshi:
                 return
         await websocket.accept()
         number, self.connections = self.connections, self.connections + 1
-        session = self.sessions[number] if number < len(self.sessions) else Session()
+        scripted = number < len(self.sessions)
+        session = self.sessions[number] if scripted else Session()
         try:
             subscription = await self._subscribed(websocket)
+            if not scripted and self.data.replayed:
+                await self._hold(websocket, self._play_replayed(websocket, subscription))
+                return
             await self._play(websocket, session, subscription)
             if session.then_drop:
                 await websocket.close(code=1011, reason="scripted drop")
@@ -261,6 +311,33 @@ class FakeKalshi:
                 self.commands.append(await websocket.receive_json())
         except WebSocketDisconnect:
             return
+
+    async def _hold(self, websocket: WebSocket, sending: Coroutine[Any, Any, None]) -> None:
+        """Send with `sending` while reading the client's commands, until the client leaves."""
+        task = asyncio.create_task(sending, name="fake-kalshi:frames")
+        try:
+            while True:
+                self.commands.append(await websocket.receive_json())
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _play_replayed(self, websocket: WebSocket, subscription: dict[str, Any]) -> None:
+        """The replayed events' `ticker` frames from now on, each at its candle's end."""
+        sid = subscription["sids"].get("ticker")
+        if sid is None:
+            return
+        wanted = subscription["tickers"]
+        frames = sorted(
+            (frame for event in self.data.replayed for frame in event.ticker_frames()),
+            key=lambda frame: frame[0],
+        )
+        now = self.clock.now()
+        for at, msg in frames:
+            if at <= now or (wanted and msg["market_ticker"] not in wanted):
+                continue
+            await self.clock.sleep(max(0.0, (at - self.clock.now()).total_seconds()))
+            await websocket.send_json({"type": "ticker", "sid": sid, "msg": msg})
 
     async def _subscribed(self, websocket: WebSocket) -> dict[str, Any]:
         """Wait for a `subscribe` command; answer it with one sid per channel."""
