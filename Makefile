@@ -16,6 +16,8 @@ SOURCES ?= $(RECORDINGS)/espn-ncaaf-401756846-postman/Football.Ncaa.Espn.Event.p
 SPEED ?= 60
 STAGGER ?= 20
 PORT ?= 8000
+# Test processes (pytest-xdist): the suite waits on replay clocks more than it computes.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test venv lock ui lint format pytest uitest clean
 
@@ -60,7 +62,7 @@ uitest: frontend/node_modules/.installed
 	cd frontend && npm test
 
 pytest: venv ui
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 
 clean:
 	rm -rf $(VENV) $(UV_HOME) frontend/node_modules src/pressbox/web/static var

@@ -18,7 +18,7 @@ GAME = "games/nba-401772994/summary.json"
 def headless(folder: Path, source: Path, *args: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRESSBOX_")}
     done = subprocess.run(
-        [*PRESSBOX, "replay", str(source), "--headless", "--speed", "3000", *args],
+        [*PRESSBOX, "replay", str(source), "--headless", "--speed", "1000", *args],
         cwd=folder,  # the folder a user runs it in: no .env, no earlier pressbox.db
         env=env,
         capture_output=True,
