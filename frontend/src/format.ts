@@ -47,6 +47,17 @@ export function percent(p: number, digits = 0): string {
   return `${(p * 100).toFixed(digits)}%`;
 }
 
+/**
+ * ESPN's home win probability minus the market's, in percentage points ("+3.5 pts", "−0.8 pts",
+ * "0.0 pts"): how far ESPN's model is from the money.
+ */
+export function gapPoints(espn: number, market: number): string {
+  const points = (espn - market) * 100;
+  const shown = points.toFixed(1);
+  if (shown === '0.0' || shown === '-0.0') return '0.0 pts';
+  return points > 0 ? `+${shown} pts` : `−${shown.slice(1)} pts`;
+}
+
 export function teamAbbreviation(game: GameSummary, teamId: string | null): string | null {
   if (teamId === null) return null;
   if (teamId === game.home.id) return game.home.abbreviation;

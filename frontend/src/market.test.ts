@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { healthText, marketCell, marketNote } from './format';
+import { gapPoints, healthText, marketCell, marketNote } from './format';
 import {
   alignSeries,
   applyEvents,
@@ -117,6 +117,15 @@ describe('placing wall times on game time', () => {
       [0.55, null, 0.57],
       [null, 0.6, null],
     ]);
+  });
+});
+
+describe('the gap between ESPN and the market', () => {
+  it('is ESPN minus the market in percentage points, signed, one decimal', () => {
+    expect(gapPoints(0.72, 0.685)).toBe('+3.5 pts');
+    expect(gapPoints(0.4, 0.408)).toBe('−0.8 pts');
+    expect(gapPoints(0.5, 0.5)).toBe('0.0 pts');
+    expect(gapPoints(0.5, 0.5004)).toBe('0.0 pts'); // rounds to zero: no sign
   });
 });
 

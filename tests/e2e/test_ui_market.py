@@ -242,3 +242,56 @@ def test_a_game_without_a_market_says_so_and_draws_espn_only(
         assert not [e for e in events if e["type"] == "market"]
         page.close()
     assert page_errors == [], f"errors in the page: {page_errors}"
+
+
+@pytest.mark.browser
+def test_the_demo_game_page_draws_espn_and_the_real_market_with_the_gap_between_them(
+    nba_game: Path, chromium: Browser, tmp_path: Path, recordings_dir: Path
+) -> None:
+    # No --kalshi-url: the replay's own fake Kalshi serves the recorded candles of NYK (README
+    # section 8), paired with the game by its event ticker as `make demo` does; IND derived.
+    csv = recordings_dir / "kalshi" / "plourr03-in-game-trading" / f"kalshi_{NYK}_1min_candles.csv"
+    closes = {
+        round(float(row.split(",")[7]) / 100, 2)
+        for row in csv.read_text(encoding="utf-8").splitlines()[1:]
+        if row.split(",")[7]
+    }
+    page_errors: list[str] = []
+    with running_server([nba_game], tmp_path, SPEED, env=MARKETS_ON) as srv:
+        page = chromium.new_page(viewport={"width": 1200, "height": 900})
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        open_game_from_list(page, srv)
+        chart = page.get_by_test_id("wp-chart")
+        wait_for(lambda: int_attr(page, "data-market-points") > 20, "market points are drawn", 60)
+        wait_for(lambda: int_attr(page, "data-points") > 20, "ESPN points are drawn", 60)
+
+        # The legend shows a value for both lines (the latest, with the cursor off the chart).
+        for label in ("ESPN", "Kalshi market"):
+            row = page.locator(".wp-plot .u-legend .u-series", has_text=label)
+            expect(row.locator(".u-value")).to_have_text(re.compile(r"^\d+\.\d%$"), timeout=UI_MS)
+
+        # The gap is ESPN − market of the two values the caption shows, read together.
+        caption, gap = page.evaluate(
+            """() => [document.querySelector('.wp-caption').textContent,
+                      document.querySelector('[data-testid="market-gap"]').textContent]"""
+        )
+        found = re.search(r"ESPN (\d+\.\d)% · Kalshi market (\d+\.\d)%", caption)
+        assert found, caption
+        espn, market = float(found[1]), float(found[2])
+        shown = re.fullmatch(r"ESPN − market: ([+−]?)(\d+\.\d) pts", gap)
+        assert shown, gap
+        value = float(shown[2]) * (-1 if shown[1] == "−" else 1)
+        assert value == pytest.approx(espn - market, abs=0.11), (caption, gap)
+
+        # Real prices: every NYK point's last trade is a recorded close; the Pacers won.
+        snapshot = wait_for(lambda: stream_ended(srv), "the stream ends", STREAM_END_S, 0.5)
+        nyk = [p for p in snapshot["market"] if p["ticker"] == NYK and p["last"] is not None]
+        assert len(nyk) > 100 and {round(p["last"], 2) for p in nyk} <= closes
+        last_price = snapshot["market"][-1]["implied_home"]
+        assert last_price >= 0.95
+        expect(chart.locator(".wp-caption")).to_contain_text(
+            f"Kalshi market {last_price * 100:.1f}%", timeout=UI_MS
+        )
+        expect(page.get_by_test_id("market-gap")).to_be_visible()
+        page.close()
+    assert page_errors == [], f"errors in the page: {page_errors}"

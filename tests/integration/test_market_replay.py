@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
 from pressbox.cli import app as cli
-from pressbox.clock import ScaledClock, format_time
+from pressbox.clock import ScaledClock, format_time, parse_time
 from pressbox.config import load_settings
 from pressbox.domain.events import EventType, StoredEvent
 from pressbox.domain.lifecycle import StreamStatus
@@ -76,13 +76,18 @@ def key_settings(tmp_path: Path) -> dict[str, Any]:
 
 
 async def replay(
-    plan: ReplayPlan, tmp_path: Path, speed: float, **settings: Any
+    plan: ReplayPlan,
+    tmp_path: Path,
+    speed: float,
+    start: datetime | None = None,
+    **settings: Any,
 ) -> tuple[StreamStatus, list[StoredEvent], dict[str, Any]]:
-    """The game streamed to its end beside the replay's own fake Kalshi; status, log, report."""
+    """The game streamed to its end beside the replay's own fake Kalshi, from the replay's
+    start (else `start`: a stream that joins late); status, log, report."""
     config = load_settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/pressbox.db", markets="on", **settings
     )
-    clock = ScaledClock(plan.start, speed)
+    clock = ScaledClock(start or plan.start, speed)
     async with (
         replay_upstream(None, clock, plan.records) as espn,
         replay_kalshi(clock, plan.kalshi, markets=plan.markets) as kalshi_url,
@@ -109,15 +114,16 @@ def priced_in_game(plan: ReplayPlan) -> list[tuple[datetime, float]]:
     ]
 
 
-def assert_one_log(log: list[StoredEvent]) -> None:
-    """Market events and ESPN's in one gap-free seq series, interleaved (not appended)."""
+def assert_one_log(log: list[StoredEvent], runs_over: int = 200) -> None:
+    """Market events and ESPN's in one gap-free seq series, interleaved (not appended): more
+    than `runs_over` runs of one or the other."""
     assert [e.seq for e in log] == list(range(1, len(log) + 1))
     assert len({e.key for e in log}) == len(log)
     points = [e for e in log if e.type is EventType.MARKET]
-    plays = [e for e in log if e.type is EventType.PLAY_ADDED]
+    plays = [e for e in log if e.type is EventType.PLAY_ADDED and e.data["wallclock"]]
     assert points[0].seq < plays[0].seq and plays[-1].seq < points[-1].seq
     runs = [kind for kind, _ in itertools.groupby(e.type in MARKET_TYPES for e in log)]
-    assert len(runs) > 200, len(runs)
+    assert len(runs) > runs_over, len(runs)
 
 
 def assert_final(log: list[StoredEvent], report: dict[str, Any]) -> None:
@@ -126,7 +132,7 @@ def assert_final(log: list[StoredEvent], report: dict[str, Any]) -> None:
     assert status.data["tickers"] == [IND, NYK]  # home first
     points = [e.data for e in log if e.type is EventType.MARKET]
     assert {p["ticker"] for p in points} == {IND, NYK}
-    assert points[-1]["implied_home"] >= 0.95  # the Pacers won 125-108
+    assert points[-1]["implied_home"] >= 0.95, points[-6:]  # the Pacers won 125-108
     last_ind = next(p for p in reversed(points) if p["ticker"] == IND)
     assert last_ind["last"] >= 0.95 and last_ind["implied_home"] == last_ind["last"]
     assert report["market"]["points"] == len(points)
@@ -139,7 +145,7 @@ def assert_final(log: list[StoredEvent], report: dict[str, Any]) -> None:
 async def test_the_websocket_replays_a_ticker_frame_at_each_priced_minute(
     plan: ReplayPlan, tmp_path: Path
 ) -> None:
-    status, log, report = await replay(plan, tmp_path, 600, **key_settings(tmp_path))
+    status, log, report = await replay(plan, tmp_path, 300, **key_settings(tmp_path))
 
     assert status is StreamStatus.COMPLETED
     assert_one_log(log)
@@ -159,7 +165,7 @@ async def test_the_websocket_replays_a_ticker_frame_at_each_priced_minute(
 async def test_polling_reads_each_priced_minute_as_the_demo_does(
     plan: ReplayPlan, tmp_path: Path
 ) -> None:
-    status, log, report = await replay(plan, tmp_path, 300, kalshi_poll_seconds=5.0)
+    status, log, report = await replay(plan, tmp_path, 200, kalshi_poll_seconds=5.0)
 
     assert status is StreamStatus.COMPLETED
     assert_one_log(log)
@@ -177,12 +183,46 @@ async def test_polling_reads_each_priced_minute_as_the_demo_does(
     assert missed == []
 
 
+async def test_a_stream_that_joins_mid_game_backfills_the_market_line_from_candlesticks(
+    plan: ReplayPlan, tmp_path: Path
+) -> None:
+    (record,) = plan.records
+    joined = record.first_wallclock + timedelta(minutes=80)  # the third quarter
+    status, log, report = await replay(plan, tmp_path, 300, joined, kalshi_poll_seconds=5.0)
+
+    assert status is StreamStatus.COMPLETED
+    assert_one_log(log, runs_over=80)  # the plays before the join come at once
+    assert_final(log, report)
+    points = [e for e in log if e.type is EventType.MARKET]
+    backfilled = [e for e in points if parse_time(e.data["time"]) < joined]
+    # Every priced candle of the hour before the start up to the join, on both markets, each
+    # once, at Kalshi's time, in time order, and all before the first point read live.
+    nyk = plan.markets[0].market(NYK)
+    assert nyk is not None
+    wanted = [
+        (c.end, float(c.price.close) / 100)
+        for c in nyk.priced
+        if c.price and c.price.close is not None
+        if record.start_time - timedelta(hours=1) <= c.end < joined
+    ]
+    assert len(wanted) > 60
+    got = {(e.data["ticker"], parse_time(e.data["time"])): e.data for e in backfilled}
+    assert len(got) == len(backfilled) == 2 * len(wanted)
+    for end, close in wanted:
+        assert got[(NYK, end)]["last"] == pytest.approx(close)
+        assert got[(IND, end)]["implied_home"] == pytest.approx(1 - close)
+    times = [parse_time(e.data["time"]) for e in backfilled]
+    assert times == sorted(times)
+    assert backfilled[-1].seq < min(e.seq for e in points if e not in backfilled)
+    print(f"\nbackfilled {len(backfilled)} points of {len(wanted)} priced minutes before {joined}")
+
+
 def test_pressbox_replay_pairs_a_game_with_the_market_file_given(
     summary: Path, candles_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRESSBOX_MARKETS", "on")
     monkeypatch.chdir(tmp_path)
-    args = ["replay", str(summary), "--kalshi", str(candles_csv), "--headless", "--speed", "1000"]
+    args = ["replay", str(summary), "--kalshi", str(candles_csv), "--headless", "--speed", "300"]
     done = CliRunner().invoke(cli, args)
     assert done.exit_code == 0, done.stderr
     assert f"Kalshi event {EVENT}: {NYK} from {candles_csv}" in done.stderr

@@ -297,7 +297,7 @@ class CrashingOnce:
         self.follows = 0
 
     async def follow(
-        self, game: Mapping[str, Any], in_play: Callable[[], bool]
+        self, game: Mapping[str, Any], in_play: Callable[[], bool], *, since: datetime | None = None
     ) -> AsyncGenerator[Event, None]:
         self.follows += 1
         status = MarketStatus.of(MarketState.ABSENT, None, f"attempt {self.follows}")
@@ -306,6 +306,9 @@ class CrashingOnce:
             raise RuntimeError("a bug in the market follower")
         yield Event(EventType.MARKET, "market:test", self.clock.now(), {"ticker": "T"})
         await self.clock.sleep(10**7)  # nothing more, until the streamer stops it
+
+    async def history(self, game: Mapping[str, Any], since: datetime | None) -> list[Event]:
+        return []
 
 
 async def test_a_failing_market_follower_restarts_and_never_ends_the_stream(

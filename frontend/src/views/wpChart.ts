@@ -9,7 +9,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 import { h, setAttrs, setText } from '../dom';
-import { marketNote, percent } from '../format';
+import { gapPoints, marketNote, percent } from '../format';
 import { alignSeries, chartSeries, marketChartSeries, regulationSeconds } from '../state';
 import type { MarketPoint, MarketStatusData, Play, Probability } from '../types';
 
@@ -28,6 +28,7 @@ export class WinProbabilityChart {
   private readonly plotHost: HTMLElement;
   private readonly caption: HTMLElement;
   private readonly note: HTMLElement;
+  private readonly gap: HTMLElement;
   private plot: uPlot | null = null;
   private resizeObserver: ResizeObserver | null = null;
   private probabilities: readonly Probability[] | null = null;
@@ -42,6 +43,12 @@ export class WinProbabilityChart {
     this.homeName = homeName;
     this.caption = h('p', { class: 'wp-caption' }, 'Waiting for win probability…');
     this.note = h('p', { class: 'wp-market-note muted', 'data-testid': 'market-note' });
+    this.gap = h('p', {
+      class: 'wp-gap',
+      'data-testid': 'market-gap',
+      title: "ESPN's home win probability minus the Kalshi market's, now",
+      hidden: true,
+    });
     this.plotHost = h('div', { class: 'wp-plot' });
     this.element = h(
       'figure',
@@ -54,6 +61,7 @@ export class WinProbabilityChart {
         'aria-label': 'Win probability',
       },
       this.caption,
+      this.gap,
       this.note,
       this.plotHost,
     );
@@ -143,6 +151,10 @@ export class WinProbabilityChart {
       this.caption,
       parts.length === 0 ? 'Waiting for win probability…' : `${this.homeName} win probability: ${parts.join(' · ')}`,
     );
+    const both = last !== undefined && market !== null;
+    setText(this.gap, both ? `ESPN − market: ${gapPoints(last.home, market)}` : '');
+    this.gap.hidden = !both;
+    this.gap.dataset.gap = both ? ((last.home - market) * 100).toFixed(1) : '';
   }
 
   /** Says plainly when there is no market line to draw, and why. */

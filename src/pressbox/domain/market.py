@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pressbox.domain.kalshi import Market, TickerMessage, Trade, TradeMessage
+from pressbox.domain.kalshi import Candle, Market, TickerMessage, Trade, TradeMessage
 from pressbox.domain.schedule import EASTERN
 from pressbox.domain.scoreboard import BoardGame
 
@@ -388,6 +388,20 @@ def point_of_trade(trade: Trade | TradeMessage, side: Side, time: datetime) -> M
     ticker = trade.ticker if isinstance(trade, Trade) else trade.market_ticker
     at = (trade.created_time if isinstance(trade, Trade) else trade.ts) or time
     return point(ticker, side, at, None, None, trade.yes_price, None)
+
+
+def point_of_candle(candle: Candle, ticker: str, side: Side) -> MarketPoint:
+    """A point from a candlestick (a backfill): the closes of its yes bid, ask and trades at its
+    end; no volume (a candle's is its period's, a point's the market's so far)."""
+    return point(
+        ticker,
+        side,
+        candle.end,
+        candle.yes_bid.close,
+        candle.yes_ask.close,
+        candle.price.close,
+        None,
+    )
 
 
 def _f(value: Decimal | None) -> float | None:

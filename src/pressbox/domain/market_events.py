@@ -103,6 +103,18 @@ def last_market_status(events: Iterable[StoredEvent]) -> MarketStatus | None:
     return found
 
 
+def market_time(data: dict[str, Any]) -> datetime | None:
+    """The time a `market` event's point is of (None: it names none)."""
+    value = data.get("time")
+    return parse_time(value) if isinstance(value, str) and value else None
+
+
+def last_market_time(events: Iterable[StoredEvent]) -> datetime | None:
+    """The latest point time of a game's `market` events, None if it has none."""
+    times = (market_time(e.data) for e in events if e.type is EventType.MARKET)
+    return max(filter(None, times), default=None)
+
+
 def market_summary(
     previous: dict[str, Any] | None, events: Iterable[StoredEvent]
 ) -> dict[str, Any] | None:
@@ -173,5 +185,4 @@ def market_gap(events: Iterable[StoredEvent]) -> MarketGap:
 
 def _time(event: StoredEvent) -> datetime:
     """The time a point is of: its `time`, else when it was observed."""
-    value = event.data.get("time")
-    return parse_time(value) if isinstance(value, str) and value else event.at
+    return market_time(event.data) or event.at

@@ -7,6 +7,9 @@ workers. `KalshiMarkets` is the Kalshi implementation:
 - it resolves the game's event and team markets (the `PRESSBOX_KALSHI_MARKETS` override, else
   Kalshi's listed events, else the guessed tickers, which count only if Kalshi lists them);
 - no market: `absent`, and it looks again every `recheck` (a market can be listed later);
+- it backfills the line from Kalshi's one-minute candlesticks: from the last point the game's log
+  holds (`since`), else from `BACKFILL_BEFORE` the start, up to now, so a stream that starts (or
+  is taken over) mid-game shows the market's history, not only what came after it joined;
 - then it follows the markets (`MarketFeed`: the signed WebSocket with a key, else REST polling)
   and yields every point as a `market` event; the first point says `live`;
 - while the game is in play, `stale_after` without a point makes it ask Kalshi once: a market
@@ -22,13 +25,13 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pressbox.clock import Clock, parse_time
 from pressbox.config import Settings
 from pressbox.domain.events import Event
-from pressbox.domain.market import GameMarkets, MarketGame, MarketPoint
+from pressbox.domain.market import GameMarkets, MarketGame, MarketPoint, Side, point_of_candle
 from pressbox.domain.market_events import (
     MarketState,
     MarketStatus,
@@ -50,6 +53,8 @@ GameRow = Mapping[str, Any]
 STALE_AFTER = timedelta(minutes=3)
 #: How often a game without a market looks for one again.
 RECHECK_EVERY = timedelta(minutes=5)
+#: A stream without a market point yet backfills its line from this long before the start.
+BACKFILL_BEFORE = timedelta(hours=1)
 #: How often the follower wakes to judge staleness when no point comes.
 CHECK_EVERY = timedelta(seconds=30)
 
@@ -57,10 +62,18 @@ CHECK_EVERY = timedelta(seconds=30)
 class MarketSource(Protocol):
     """Where a game's market events come from; the streamer knows nothing more of markets."""
 
-    def follow(self, game: GameRow, in_play: Callable[[], bool]) -> AsyncGenerator[Event, None]:
+    def follow(
+        self, game: GameRow, in_play: Callable[[], bool], *, since: datetime | None = None
+    ) -> AsyncGenerator[Event, None]:
         """Market events of `game` for as long as it is iterated; `in_play` says whether the
-        game is being played now (staleness is judged only then). Never raises for upstream
+        game is being played now (staleness is judged only then), `since` is the time of the
+        last market point the game's log holds (None: none). Never raises for upstream
         failures: they become statuses."""
+        ...
+
+    async def history(self, game: GameRow, since: datetime | None) -> list[Event]:
+        """The market points of `game` after `since` up to now, for a stream that ends: what
+        the feed had not delivered yet. Never raises for upstream failures (nothing, then)."""
         ...
 
 
@@ -108,7 +121,7 @@ class KalshiMarkets:
         self.check_every = check_every
 
     async def follow(
-        self, game: GameRow, in_play: Callable[[], bool]
+        self, game: GameRow, in_play: Callable[[], bool], *, since: datetime | None = None
     ) -> AsyncGenerator[Event, None]:
         """See `MarketSource.follow`."""
         try:
@@ -131,9 +144,21 @@ class KalshiMarkets:
                 markets = None
                 await self.clock.sleep(self.recheck.total_seconds())
         log.info("game %s: following Kalshi event %s", wanted.id, markets.event_ticker)
-        async with aclosing(self._watch(markets, in_play)) as events:
+        async with aclosing(self._watch(wanted, markets, in_play, since)) as events:
             async for event in events:
                 yield event
+
+    async def history(self, game: GameRow, since: datetime | None) -> list[Event]:
+        """See `MarketSource.history`."""
+        try:
+            wanted = market_game(game)
+            markets, listed = await self._resolve(wanted)
+        except (ValueError, UpstreamError):
+            return []
+        if not listed:
+            return []
+        now = self.clock.now()
+        return [market_event(p, now) for p in await self._backfill(wanted, markets, since)]
 
     async def _resolve(self, game: MarketGame) -> tuple[GameMarkets, bool]:
         """The game's markets and whether Kalshi lists them (a guess or an override may name
@@ -144,9 +169,58 @@ class KalshiMarkets:
             return markets, True
         return markets, bool(await self.client.markets(tickers=markets.tickers))
 
+    async def _backfill(
+        self,
+        game: MarketGame,
+        markets: GameMarkets,
+        since: datetime | None,
+        *,
+        until: datetime | None = None,
+        before: datetime | None = None,
+    ) -> list[MarketPoint]:
+        """The priced (or quoted) one-minute candles of both markets that ended after `since`
+        (else from `BACKFILL_BEFORE` the start) and by `until` (or before `before`; else now),
+        as points in time order (the home market's last at a tie, as the chart keeps it).
+        Kalshi failing to answer costs the backfill only."""
+        start = since or game.start - BACKFILL_BEFORE
+        end = before or until or self.clock.now()
+        if start >= end:
+            return []
+        points = []
+        for ticker in markets.tickers:
+            side = markets.side_of(ticker)
+            assert side is not None
+            try:
+                candles = await self.client.candlesticks(game.series, ticker, start, end)
+            except UpstreamError as exc:
+                log.warning("game %s: no market history for %s: %s", game.id, ticker, exc)
+                continue
+            points += [
+                p
+                for c in candles
+                if since is None or c.end > since
+                if (c.end < end if before else c.end <= end)
+                if (p := point_of_candle(c, ticker, side)).implied_home is not None
+            ]
+        return sorted(points, key=lambda p: (p.time, p.side is Side.HOME))
+
     async def _watch(
-        self, markets: GameMarkets, in_play: Callable[[], bool]
+        self,
+        game: MarketGame,
+        markets: GameMarkets,
+        in_play: Callable[[], bool],
+        since: datetime | None,
     ) -> AsyncGenerator[Event, None]:
+        """The market's history since `since`, then its points as they come. The feed hears
+        only what happens after it subscribed, so the history is caught up once more to the
+        first point it hears: the candles that ended while it connected."""
+        state: MarketState | None = None
+        covered = self.clock.now()
+        for past in await self._backfill(game, markets, since, until=covered):
+            if state is None:
+                state = MarketState.LIVE
+                yield self._status(state, markets)
+            yield market_event(past, self.clock.now())
         feed = MarketFeed(
             self.client,
             markets,
@@ -155,7 +229,7 @@ class KalshiMarkets:
             signer=self.signer,
             poll_seconds=self.settings.kalshi_poll_seconds,
         )
-        state: MarketState | None = None
+        caught_up = False
         heard = self.clock.now()  # the last point, or the last answer to a check
         ticks = _with_ticks(aiter(feed), self.clock, self.check_every)
         async with feed, aclosing(ticks):
@@ -166,6 +240,11 @@ class KalshiMarkets:
                     if state is not MarketState.LIVE:
                         state = MarketState.LIVE
                         yield self._status(state, markets)
+                    if not caught_up:
+                        caught_up = True
+                        gap = await self._backfill(game, markets, covered, before=point.time)
+                        for missed in gap:
+                            yield market_event(missed, now)
                     yield market_event(point, now)
                 elif in_play() and now - heard >= self.stale_after:
                     reason = await self._check(markets)

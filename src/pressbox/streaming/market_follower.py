@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
+from datetime import datetime
 from typing import Any
 
 from pressbox.cancellation import finish
 from pressbox.clock import Clock
 from pressbox.domain.events import Event, EventType, StoredEvent
-from pressbox.domain.market_events import MarketStatus, last_market_status
+from pressbox.domain.market_events import (
+    MarketStatus,
+    last_market_status,
+    last_market_time,
+    market_time,
+)
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
 from pressbox.streaming.market import MarketSource
 
 log = logging.getLogger(__name__)
+
+#: How long (wall clock) a stream that ends waits for the market's last points.
+FINAL_READ_SECONDS = 10.0
 
 
 class MarketFollower:
@@ -45,11 +54,14 @@ class MarketFollower:
         self._in_play = in_play
         self._task: asyncio.Task[None] | None = None
         self._status: MarketStatus | None = None  # the last one logged
+        self._since: datetime | None = None  # the time of the last market point logged
+        self._game: dict[str, Any] | None = None  # the row it follows
 
-    def restore(self, logged: Iterable[StoredEvent]) -> None:
-        """Take the last logged `market_status` from the game's log (a restarted stream does
-        not repeat it)."""
+    def restore(self, logged: Sequence[StoredEvent]) -> None:
+        """Take the last logged `market_status` and market point from the game's log (a
+        restarted stream repeats neither, and backfills the line only from that point)."""
         self._status = last_market_status(logged)
+        self._since = last_market_time(logged)
 
     async def start(self) -> None:
         """Follow the game's market line in a task of its own: nothing it does reaches the
@@ -59,16 +71,28 @@ class MarketFollower:
         game = await finish(self.store.game(self.game_id))  # a read cut short leaks its connection
         if game is None:
             return
+        self._game = game
         self._task = asyncio.create_task(
             self._follow(self.markets, game), name=f"{self.game_id}:market"
         )
 
-    async def stop(self) -> None:
-        """Cancel and await the follower's task, if it runs."""
+    async def stop(self, *, final: bool = False) -> None:
+        """Cancel and await the follower's task, if it runs. `final`: the game is over, so the
+        market's points the feed had not delivered yet are read from its history and committed
+        (within `FINAL_READ_SECONDS`; a failure costs only them)."""
         market, self._task = self._task, None
-        if market is not None:
-            market.cancel()
-            await asyncio.gather(market, return_exceptions=True)
+        if market is None:
+            return
+        market.cancel()
+        await asyncio.gather(market, return_exceptions=True)
+        if final and self.markets is not None and self._game is not None:
+            try:
+                async with asyncio.timeout(FINAL_READ_SECONDS):
+                    events = await self.markets.history(self._game, self._since)
+                    if events:
+                        await self._commit(events)
+            except Exception:
+                log.exception("game %s: the market's last points were not read", self.game_id)
 
     async def _follow(self, markets: MarketSource, game: dict[str, Any]) -> None:
         """Commit the market events of `markets`; a failure of the follower (or of a commit)
@@ -76,7 +100,8 @@ class MarketFollower:
         backoff = Backoff(initial=5.0, cap=300.0)
         while True:
             try:
-                async with aclosing(markets.follow(game, self._in_play)) as events:
+                follow = markets.follow(game, self._in_play, since=self._since)
+                async with aclosing(follow) as events:
                     async for event in events:
                         await self._commit_market(event)
                         backoff.reset()
@@ -95,3 +120,6 @@ class MarketFollower:
             self._status = status
             return
         await self._commit([event])
+        moment = market_time(event.data) if event.type is EventType.MARKET else None
+        if moment is not None and (self._since is None or moment > self._since):
+            self._since = moment

@@ -189,7 +189,7 @@ class Streamer:
             log.warning("game %s: lease lost, stopping: %s", self.game_id, exc)
         finally:
             await self.workers.stop()
-            await self.market_follower.stop()
+            await self.market_follower.stop(final=self.status is StreamStatus.COMPLETED)
             if self._rediscovery is not None:
                 self._rediscovery.cancel()
                 await asyncio.gather(self._rediscovery, return_exceptions=True)
