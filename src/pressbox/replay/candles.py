@@ -28,11 +28,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pressbox.domain.kalshi import Candlesticks, Ohlc, parse
 from pressbox.domain.market import event_day
 from pressbox.errors import RecordingError, UpstreamDataError
-from pressbox.replay.jsonfile import read_json
+from pressbox.replay.jsonfile import decode_json, read_file
 
 SUPPORTED_MARKET_FORMATS = (
     "Kalshi candle CSV (columns ticker,timestamp,open,high,low,close,volume; timestamp is the "
@@ -213,12 +214,7 @@ def load_candles(path: Path) -> MarketCandles:
         RecordingError: the file is missing, unreadable, of another format, or holds a malformed
             row; the message names the file (and the line or candle) and the supported formats.
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise RecordingError(f"Kalshi market file not found: {path}") from exc
-    except OSError as exc:
-        raise RecordingError(f"cannot read Kalshi market file {path}: {exc.strerror}") from exc
+    raw = read_file(path, "Kalshi market file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -226,7 +222,9 @@ def load_candles(path: Path) -> MarketCandles:
             f"{path}: not a text file; supported: {SUPPORTED_MARKET_FORMATS}"
         ) from exc
     is_json = text.lstrip().startswith("{")
-    return _checked(path, _from_json(path) if is_json else _from_csv(path, text))
+    if is_json:
+        return _checked(path, _from_json(path, decode_json(path, raw, SUPPORTED_MARKET_FORMATS)))
+    return _checked(path, _from_csv(path, text))
 
 
 def _from_csv(path: Path, text: str) -> MarketCandles:
@@ -270,8 +268,7 @@ def _csv_candle(row: dict[str, str], where: str) -> RecordedCandle:
     return RecordedCandle(end, prices, volume=volume)
 
 
-def _from_json(path: Path) -> MarketCandles:
-    document = read_json(path, "Kalshi market file", SUPPORTED_MARKET_FORMATS)
+def _from_json(path: Path, document: Any) -> MarketCandles:
     if not isinstance(document, dict) or "candlesticks" not in document:
         raise RecordingError(
             f"{path}: not a Kalshi candlestick document (no candlesticks); "
