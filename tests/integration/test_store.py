@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pressbox.domain.events import Event, EventType
 from pressbox.domain.lifecycle import IllegalTransition, StreamStatus
 from pressbox.errors import StoreError
-from pressbox.store import GameInfo, Store, TeamInfo
+from pressbox.store import GameInfo, Store, TeamInfo, repository
 from pressbox.store.migrate import is_current, upgrade
 from pressbox.store.repository import MAX_REASON
 
@@ -279,4 +279,35 @@ async def test_close_waits_for_a_connection_in_use_and_closes_it(url: str) -> No
         assert writer.done()
         await writer
         gc.collect()  # the disposed pool goes, and any connection dropped with it
+    assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []
+
+
+async def test_a_connection_returned_after_the_close_gave_up_waiting_is_closed(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task holding its connection past the close's wait: the pool is disposed without it, and
+    # the connection is closed when it comes back, not parked in the disposed pool for the
+    # garbage collector (which made aiosqlite warn in a later test of a loaded CI run).
+    monkeypatch.setattr(repository, "CLOSE_WAIT_SECONDS", 0.05)
+    await asyncio.to_thread(upgrade, url)
+    store = Store.connect(url)
+    held = asyncio.Event()
+    raw: list[Any] = []
+
+    async def hold() -> None:
+        async with store._tx() as conn:
+            await conn.execute(sa.text("select 1"))
+            raw.append((await conn.get_raw_connection()).driver_connection)
+            held.set()
+            await asyncio.sleep(0.3)
+
+    holder = asyncio.create_task(hold())
+    await held.wait()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        await store.close()
+        assert not holder.done()  # the close gave up waiting
+        await holder
+        assert raw[0]._connection is None  # aiosqlite's connection was closed
+        gc.collect()
     assert [w for w in seen if issubclass(w.category, ResourceWarning)] == []

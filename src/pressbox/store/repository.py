@@ -153,6 +153,8 @@ class Store:
             await asyncio.sleep(0.01)
         if in_use() > 0:
             log.warning("closing the database with %d connection(s) still in use", in_use())
+            # Each one is closed when it comes back, instead of parking in the disposed pool.
+            sa_event.listen(pool, "checkin", _close_returned)
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -364,6 +366,11 @@ class Store:
                 .where(streams.c.game_id == game_id)
                 .values(owner=owner, updated_at=now)
             )
+
+
+def _close_returned(_dbapi_conn: Any, record: Any) -> None:
+    """A connection returned to a closed Store's pool: close it (invalidating its record)."""
+    record.invalidate()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
