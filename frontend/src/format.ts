@@ -95,7 +95,8 @@ export function clockTimeUtc(iso: string): string {
 
 /**
  * What the chart says instead of a market line, or null when it draws one (`drawn`): no market
- * for the game, a stale one (since its last point), markets not followed, or no price yet.
+ * for the game, a stale one (since its last point), markets not followed, or no price yet; beside
+ * a drawn line, the markets' own notes (a market derived from the other team's).
  */
 export function marketNote(
   status: MarketStatusData | null,
@@ -112,8 +113,12 @@ export function marketNote(
       const since = lastPoint === undefined ? '' : ` since ${clockTimeUtc(lastPoint.time)}`;
       return { text: `Kalshi market stale${since}: no new price`, title: status.reason };
     }
-    case 'live':
-      return drawn ? null : { text: 'Kalshi market: waiting for prices…', title: status.event_ticker };
+    case 'live': {
+      if (!drawn) return { text: 'Kalshi market: waiting for prices…', title: status.event_ticker };
+      // A market the replay made up from the other team's says so beside the line.
+      const notes = status.notes ?? [];
+      return notes.length === 0 ? null : { text: notes.join(' · '), title: status.event_ticker };
+    }
   }
 }
 

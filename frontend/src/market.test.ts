@@ -145,6 +145,17 @@ describe('saying what the market line is', () => {
     expect(marketNote(marketStatus(), [], false)?.text).toMatch(/waiting/);
   });
 
+  it('shows what a drawn market says of itself, such as being derived from the other team', () => {
+    const note = 'KXNBAGAME-25MAY31NYKIND-IND: not recorded: derived as 100 − the prices of KXNBAGAME-25MAY31NYKIND-NYK';
+    const points = [marketPoint('2025-06-01T00:41:00Z', 0.6)];
+    expect(marketNote(marketStatus({ notes: [note] }), points, true)).toEqual({
+      text: note,
+      title: 'KXNBAGAME-25MAY31NYKIND',
+    });
+    // Before any price the note waits: the line it explains is not drawn yet.
+    expect(marketNote(marketStatus({ notes: [note] }), [], false)?.text).toMatch(/waiting/);
+  });
+
   it('shows the implied home price in the list, or a dash with the reason', () => {
     const base = { reason: null, event_ticker: null, ticker: null, last: null, time: '2025-06-01T00:41:00Z' };
     const live = game({ market: { ...base, state: 'live', implied_home: 0.62 } });

@@ -124,6 +124,8 @@ export interface MarketStatusData {
   tickers: string[];
   source: string | null;
   reason: string | null;
+  /** What the markets say of themselves ("TICKER: note"), e.g. one derived from the other. */
+  notes?: string[];
 }
 
 /** The game summary's market line (null: markets off or not looked for yet). */

@@ -293,5 +293,9 @@ def test_the_demo_game_page_draws_espn_and_the_real_market_with_the_gap_between_
             f"Kalshi market {last_price * 100:.1f}%", timeout=UI_MS
         )
         expect(page.get_by_test_id("market-gap")).to_be_visible()
+        # Only NYK's prices were recorded: the chart says the IND line is derived from them.
+        expect(page.get_by_test_id("market-note")).to_contain_text(
+            f"{NYK[:-3]}IND: not recorded: derived as 100 − the prices of {NYK}", timeout=UI_MS
+        )
         page.close()
     assert page_errors == [], f"errors in the page: {page_errors}"

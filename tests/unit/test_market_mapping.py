@@ -27,6 +27,7 @@ from pressbox.domain.market import (
     resolve_markets,
     yes_price,
 )
+from pressbox.domain.market_events import MarketState, MarketStatus
 from pressbox.domain.scoreboard import parse_scoreboard
 from pressbox.errors import ConfigError
 
@@ -146,6 +147,23 @@ def test_the_real_finals_event_is_matched_with_each_side(finals_markets: list[Ma
         Side.AWAY,
         None,
     )
+
+
+def test_a_real_event_carries_no_notes_and_a_derived_market_says_so(
+    finals_markets: list[Market],
+) -> None:
+    real = match_game(FINALS_G5, finals_markets)
+    assert real is not None and real.notes == ()
+    derived = [
+        m.model_copy(update={"pressbox_note": "derived as 100 − the other"})
+        if m.ticker == SAS
+        else m
+        for m in finals_markets
+    ]
+    found = match_game(FINALS_G5, derived)
+    assert found is not None and found.notes == (f"{SAS}: derived as 100 − the other",)
+    status = MarketStatus.of(MarketState.LIVE, found)
+    assert MarketStatus.from_json(status.to_json()) == status
 
 
 def test_matching_by_team_names_when_codes_differ(finals_markets: list[Market]) -> None:

@@ -112,6 +112,7 @@ export function marketStatus(overrides: Partial<MarketStatusData> = {}): MarketS
     tickers: ['KXNBAGAME-25MAY31NYKIND-IND', 'KXNBAGAME-25MAY31NYKIND-NYK'],
     source: 'kalshi',
     reason: null,
+    notes: [],
     ...overrides,
   };
 }

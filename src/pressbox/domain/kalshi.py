@@ -116,6 +116,9 @@ class Market(_Model):
     open_time: datetime | None = None
     close_time: datetime | None = None
     updated_time: datetime | None = None
+    #: Not Kalshi's: the replay server's word that it made this market up from another one
+    #: (e.g. "derived as 100 − the prices of …"); shown beside the market's line.
+    pressbox_note: str = ""
 
     @model_validator(mode="before")
     @classmethod

@@ -204,6 +204,9 @@ class GameMarkets:
     home_ticker: str
     away_ticker: str
     source: str  # "override", "kalshi" or "guess"
+    #: What the markets' documents say of themselves beyond prices ("TICKER: note"), e.g. the
+    #: replay server's word that it derived one market from the other.
+    notes: tuple[str, ...] = ()
 
     @property
     def tickers(self) -> tuple[str, str]:
@@ -232,7 +235,9 @@ def override_markets(
     ticker's order does (away, home)."""
     found = _sides(game, [m for m in markets if m.event_ticker == event_ticker])
     if found is not None:
-        return GameMarkets(event_ticker, found[0].ticker, found[1].ticker, "override")
+        return GameMarkets(
+            event_ticker, found[0].ticker, found[1].ticker, "override", _notes(found)
+        )
     parsed = parse_event_ticker(event_ticker, (market_team(m.ticker) for m in markets))
     return GameMarkets(
         event_ticker, parsed.market(parsed.home), parsed.market(parsed.away), "override"
@@ -251,7 +256,9 @@ def match_game(game: MarketGame, markets: Iterable[Market]) -> GameMarkets | Non
             continue
         sides = _sides(game, group)
         if sides is not None:
-            return GameMarkets(event_ticker, sides[0].ticker, sides[1].ticker, "kalshi")
+            return GameMarkets(
+                event_ticker, sides[0].ticker, sides[1].ticker, "kalshi", _notes(sides)
+            )
     return None
 
 
@@ -266,6 +273,10 @@ def resolve_markets(
     if override:
         return override_markets(game, override, listed)
     return match_game(game, listed) or guess_markets(game)
+
+
+def _notes(markets: Iterable[Market]) -> tuple[str, ...]:
+    return tuple(f"{m.ticker}: {m.pressbox_note}" for m in markets if m.pressbox_note)
 
 
 def _sides(game: MarketGame, group: Sequence[Market]) -> tuple[Market, Market] | None:

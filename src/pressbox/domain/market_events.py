@@ -41,6 +41,7 @@ class MarketStatus:
     tickers: tuple[str, ...] = field(default_factory=tuple)
     source: str | None = None  # "override", "kalshi", "guess"; None while no market is known
     reason: str | None = None
+    notes: tuple[str, ...] = ()  # the markets' own notes (GameMarkets.notes)
 
     @classmethod
     def of(
@@ -49,7 +50,9 @@ class MarketStatus:
         """The status of `markets` (None: no market known)."""
         if markets is None:
             return cls(state, reason=reason)
-        return cls(state, markets.event_ticker, markets.tickers, markets.source, reason)
+        return cls(
+            state, markets.event_ticker, markets.tickers, markets.source, reason, markets.notes
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MarketStatus:
@@ -60,6 +63,7 @@ class MarketStatus:
             tuple(data.get("tickers") or ()),
             data.get("source"),
             data.get("reason"),
+            tuple(data.get("notes") or ()),
         )
 
     def changes(self, previous: MarketStatus | None) -> bool:
@@ -77,6 +81,7 @@ class MarketStatus:
             "tickers": list(self.tickers),
             "source": self.source,
             "reason": self.reason,
+            "notes": list(self.notes),
         }
 
 
