@@ -30,6 +30,14 @@ circuit is open after a 403: nothing was sent). Skip reasons: `fresh` (the last 
 within its Cache-Control max-age: it is used again), `shared` (the same URL was being fetched:
 its answer is shared, e.g. one league scoreboard for every game's sentinel), `budget` (a
 low-priority fetch gave up its place in a saturated budget: the fetch policy tries it later).
+
+Every series whose labels are known up-front exists from process start, at zero: the unlabeled
+WebSocket ones, `pressbox_streams` for every `StreamStatus`, `pressbox_events_total` for every
+`EventType`, the worker counters for every `DocumentKind`, the resume outcomes and the refusal
+reasons. So `rate()` and the alerts of `deploy/prometheus/alerts.yml` see a 0, not a missing
+series, before the first viewer or event. The upstream series (by host, document, kind, reason)
+and the histograms appear with their first recording: their hosts are known only then, and a
+histogram has no honest zero observation.
 """
 
 from __future__ import annotations
@@ -44,9 +52,30 @@ from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, V
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from pressbox.domain.documents import DocumentKind
+from pressbox.domain.events import EventType
+from pressbox.domain.lifecycle import StreamStatus
+
 #: Upstream answers take tens of milliseconds to seconds; processing, milliseconds.
 SECONDS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: `pressbox_ws_resumes_total{outcome}`, as the hub counts them.
+RESUME_OUTCOMES = ("events", "snapshot")
+#: `pressbox_ws_refusals_total{reason}`: the lowercased names of the `CloseCode`s (web/limits.py)
+#: that web/live.py counts as refusals (not the normal ends, nor slow consumers, counted apart).
+#: Spelled out here because importing `pressbox.web` would import the whole app;
+#: tests/unit/test_metrics.py checks them against every close code.
+REFUSAL_REASONS = (
+    "policy",
+    "too_big",
+    "internal",
+    "try_later",
+    "origin",
+    "unknown_game",
+    "too_many_from_ip",
+)
+#: `pressbox_streams` before the first count from the database: none in any status.
+_NO_STREAMS = dict.fromkeys((str(status) for status in StreamStatus), 0)
 
 
 class Metrics:
@@ -65,7 +94,7 @@ class Metrics:
         )
         self.provider = MeterProvider(metric_readers=[reader], views=[seconds, waits])
         meter = self.provider.get_meter("pressbox")
-        self._streams: dict[str, int] = {}
+        self._streams = _NO_STREAMS.copy()
         meter.create_observable_gauge(
             "pressbox_streams", [self._observe_streams], description="Streams by status"
         )
@@ -121,10 +150,26 @@ class Metrics:
         self.ws_refusals = meter.create_counter(
             "pressbox_ws_refusals", description="Live connections refused, by reason"
         )
+        self._start_at_zero()
+
+    def _start_at_zero(self) -> None:
+        """Add 0 to each counter for each label set known up-front, so its series is exported
+        (at 0) from the start rather than from its first recording."""
+        for counter in (self.ws_connections, self.ws_deliveries, self.ws_slow_drops):
+            counter.add(0)
+        for outcome in RESUME_OUTCOMES:
+            self.ws_resumes.add(0, {"outcome": outcome})
+        for reason in REFUSAL_REASONS:
+            self.ws_refusals.add(0, {"reason": reason})
+        for event_type in EventType:
+            self.events.add(0, {"type": str(event_type)})
+        for kind in DocumentKind:
+            self.worker_starts.add(0, {"document": str(kind)})
+            self.worker_stops.add(0, {"document": str(kind)})
 
     def set_streams(self, counts: Mapping[str, int]) -> None:
-        """The current number of streams per status (every status named, zeros included)."""
-        self._streams = dict(counts)
+        """The current number of streams per status; a status not in `counts` has none."""
+        self._streams = {**_NO_STREAMS, **counts}
 
     def _observe_streams(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {"status": status}) for status, n in self._streams.items()]

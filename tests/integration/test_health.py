@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -25,6 +26,7 @@ from pressbox.clock import ScaledClock, SystemClock
 from pressbox.config import load_settings
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.errors import UpstreamStatusError
+from pressbox.metrics import metrics
 from pressbox.replay.plan import plan_replay
 from pressbox.replaying import prepare_streams, replay_upstream, stream_games
 from pressbox.runtime import open_runtime
@@ -91,6 +93,33 @@ async def test_not_ready_while_the_redis_bus_is_unreachable(
     assert ready.status_code == 503
     body = ready.json()
     assert body["database"] == "ok" and body["bus"] != "ok" and not body["ready"]
+
+
+@pytest.fixture
+def fresh_metrics() -> Iterator[None]:
+    """The metrics of a process just started (the test process's are shared by every test)."""
+    metrics.cache_clear()
+    yield
+    metrics.cache_clear()
+
+
+async def test_metrics_of_a_fresh_app_show_every_live_series_at_zero(
+    store: Store, fresh_metrics: None
+) -> None:
+    """Before the first viewer: `rate()` and alerts need the series to exist."""
+    await add_game(store, "g1", T0)
+    text = (await get(create_app(store, MemoryBus()), "/metrics")).text
+    values = {
+        (sample.name, sample.labels.get("status", sample.labels.get("type"))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert values[("pressbox_ws_connections", None)] == 0
+    assert values[("pressbox_ws_deliveries_total", None)] == 0
+    assert values[("pressbox_ws_slow_client_drops_total", None)] == 0
+    assert values[("pressbox_events_total", "play_added")] == 0
+    assert values[("pressbox_streams", "Scheduled")] == 1
+    assert values[("pressbox_streams", "Failed")] == 0
 
 
 async def test_metrics_count_streams_by_status_and_upstream_requests_by_kind(
