@@ -170,15 +170,14 @@ def replay(tmp_path: Path, name: str, recording: Path) -> Iterator[Run]:
 def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
     tmp_path: Path, ncaaf_postman: Path
 ) -> None:
-    # The uninterrupted run of the recording: one runner from the start to the end.
-    with replay(tmp_path, "uninterrupted", ncaaf_postman) as run:
-        alone = run.runner("runner")
-        wait_for(run.completed, "the uninterrupted stream completes", 150, every=EVERY)
-        run.stop(alone)
-        reference = run.db
-
-    with replay(tmp_path, "crash", ncaaf_postman) as run:
-        db = run.db
+    # Two replays of the recording side by side, each on its own server and database: the
+    # uninterrupted one (one runner from the start to the end), and the one with the crash.
+    with (
+        replay(tmp_path, "uninterrupted", ncaaf_postman) as whole,
+        replay(tmp_path, "crash", ncaaf_postman) as run,
+    ):
+        alone = whole.runner("runner")
+        reference, db = whole.db, run.db
         runners = {r.pid: r for r in (run.runner("runner0"), run.runner("runner1"))}
 
         def holder_in_the_game() -> dict[str, Any] | None:
@@ -211,6 +210,8 @@ def test_a_killed_runner_is_taken_over_and_the_log_is_as_if_nothing_happened(
         assert lag.total_seconds() <= POLL + 2 * SPEED
         wait_for(run.completed, "the taken-over stream completes", 150, every=EVERY)
         run.stop(survivor)
+        wait_for(whole.completed, "the uninterrupted stream completes", 150, every=EVERY)
+        whole.stop(alone)
 
     crashed, uninterrupted = event_log(db), event_log(reference)
     assert_sound(crashed)
