@@ -179,6 +179,7 @@ async def test_market_points_stream_into_the_log_beside_espn(
         "tickers": [IND, NYK],  # home first
         "source": "kalshi",
         "reason": None,
+        "notes": [],  # a real market says nothing of itself
     }
     points = outcome.of(EventType.MARKET)
     assert len(points) > 100

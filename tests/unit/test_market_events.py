@@ -72,6 +72,7 @@ def test_status_changes_only_with_its_state_or_event() -> None:
         "tickers": [f"{EVENT}-IND", f"{EVENT}-NYK"],
         "source": "kalshi",
         "reason": None,
+        "notes": [],  # a real market says nothing of itself
     }
     absent = MarketStatus.of(MarketState.ABSENT, None, "no market")
     assert absent.to_json()["tickers"] == [] and absent.to_json()["source"] is None
