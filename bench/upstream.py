@@ -37,7 +37,8 @@ Per run it measures, against the records (what ESPN said and when):
     .venv/bin/python bench/upstream.py --games 6 --minutes 30 --speed 30
     .venv/bin/python bench/upstream.py --quick
 
-Progress on stderr, tables on stdout, one JSON line (`{"bench": "upstream", ...}`) last. Exits 1
+Progress on stderr; on stdout each run's table as soon as it finishes, then the comparison
+tables and one JSON line (`{"bench": "upstream", ...}`) last. Exits 1
 when a target of the default policy is missed.
 """
 
@@ -722,6 +723,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     console = Console(stderr=True)
     runs = runs_for(args, console)
     figures: dict[str, dict[str, Any]] = {}
+    out = Console() if sys.stdout.isatty() else Console(width=160)  # a file: room for columns
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -733,8 +735,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 outcome = await replay(run, args, Path(tmp), progress)
             figures[run.name] = measure(outcome)
             progress.console.print(f"{run.name}: done in {figures[run.name]['wall_seconds']} s")
+            # Each run's figures as soon as they are measured (a long bench stopped midway
+            # still printed what it measured), then the comparison of all of them.
+            out.print(summary_table({run.name: figures[run.name]}, {}))
+            out.file.flush()
     met = targets(figures)
-    out = Console() if sys.stdout.isatty() else Console(width=160)  # a file: room for columns
     out.print(summary_table(figures, met))
     out.print(documents_table(figures))
     for name, ref in figures.items():
