@@ -37,6 +37,32 @@ def _wait_for_stream_end(srv: Server, game_id: str) -> dict[str, Any]:
     pytest.fail(f"stream of {game_id} did not end within {STREAM_END_S}s: {snapshot.get('game')}")
 
 
+def _box(page: Page, test_id: str) -> dict[str, float]:
+    box = page.get_by_test_id(test_id).bounding_box()
+    assert box is not None, f"{test_id} is not shown"
+    return box
+
+
+def _check_game_layout(page: Page, final: dict[str, Any]) -> None:
+    """Score, linescore, chart, plays in that order; the linescore adds up to the final score;
+    the chart marks scoring plays; the viewer delay is a compact line of the header."""
+    for side in ("home", "away"):
+        score = str(final[side]["score"])
+        expect(page.get_by_test_id(f"linescore-total-{side}")).to_have_text(score, timeout=UI_MS)
+        cells = page.locator(f'[data-testid="linescore"] tr[data-side="{side}"] td:not(.total)')
+        points = [int(text) for text in cells.all_inner_texts() if text.strip()]
+        assert len(points) >= 4 and sum(points) == int(score), (side, points, score)
+    markers = int(page.get_by_test_id("scoring-markers").get_attribute("data-count") or 0)
+    assert markers > 0, "no scoring play marked on the chart"
+
+    expect(page.get_by_test_id("game-header").get_by_test_id("delay-form")).to_be_visible()
+    delay, chart = _box(page, "delay-form"), _box(page, "wp-chart")
+    assert delay["height"] < 60, f"the delay setting is not a compact line: {delay}"
+    header, linescore = _box(page, "game-header"), _box(page, "linescore")
+    plays = _box(page, "plays-list")
+    assert header["y"] + header["height"] <= linescore["y"] < chart["y"] < plays["y"]
+
+
 @pytest.mark.browser
 def test_live_game_page_follows_the_replay_to_the_final_score(server: Server) -> None:
     games = server.get("/api/live/games")["games"]
@@ -100,6 +126,7 @@ def test_live_game_page_follows_the_replay_to_the_final_score(server: Server) ->
             expect(page.get_by_test_id("play").first).to_have_attribute(
                 "data-play-id", newest["id"]
             )
+            _check_game_layout(page, final)
         finally:
             browser.close()
 

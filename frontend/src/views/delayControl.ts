@@ -1,5 +1,6 @@
-// The viewer-delay control of the game page: a seconds field (0..600) and a line saying whether
-// a delay is active and how many events it holds.
+// The viewer-delay setting of the game page, one compact line in its settings row: a seconds
+// field (0..600), its button, and a note saying whether a delay is active and how many events it
+// holds. The explanation is the setting's tooltip (and the field's accessible description).
 
 import { parseDelaySeconds, MAX_DELAY_SECONDS } from '../delay';
 import { h, setAttrs, setText } from '../dom';
@@ -27,41 +28,39 @@ export class DelayControl {
     });
     this.input.value = String(seconds);
     this.error = h('p', { id: 'viewer-delay-error', class: 'field-error', role: 'alert', hidden: true });
-    this.status = h('p', { class: 'delay-status', 'data-testid': 'delay-status', role: 'status' });
+    this.status = h('span', { class: 'delay-status', 'data-testid': 'delay-status', role: 'status' });
     const form = h(
       'form',
       { class: 'delay-form', 'data-testid': 'delay-form', novalidate: true },
       h('label', { for: 'viewer-delay' }, 'Viewer delay (seconds)'),
       h(
-        'div',
+        'span',
         { class: 'delay-row' },
         this.input,
-        h('button', { type: 'submit', class: 'button', 'data-testid': 'delay-apply' }, 'Set delay'),
+        h('button', { type: 'submit', class: 'button button-small', 'data-testid': 'delay-apply' }, 'Set delay'),
       ),
+      this.status,
     );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       this.submit();
     });
     this.input.addEventListener('change', () => this.submit());
+    const help =
+      `Holds the live updates back so the page matches a TV picture that lags (0–${MAX_DELAY_SECONDS} s, ` +
+      'kept in this browser for every game).';
     this.element = h(
-      'section',
-      { class: 'panel delay', 'aria-label': 'Viewer delay' },
+      'div',
+      { class: 'delay', role: 'group', 'aria-label': 'Viewer delay', title: help },
       form,
       this.error,
-      h(
-        'p',
-        { id: 'viewer-delay-help', class: 'muted help' },
-        `Holds the live updates back so the page matches a TV picture that lags (0–${MAX_DELAY_SECONDS} s, ` +
-          'kept in this browser for every game).',
-      ),
-      this.status,
+      h('p', { id: 'viewer-delay-help', class: 'visually-hidden' }, help),
     );
   }
 
   /** Shows the delay in force and what it holds back. */
   update(seconds: number, heldEvents: number, waitingForSnapshot: boolean): void {
-    let text = 'No delay: updates show as they arrive.';
+    let text = 'No delay';
     if (seconds > 0) {
       const held = waitingForSnapshot
         ? 'the game appears once the delay has passed'

@@ -1,5 +1,7 @@
-// `#/live/{id}`: scoreboard, situation, win-probability chart and play-by-play of one game,
-// kept up to date by the live WebSocket. Renders at most once per animation frame.
+// `#/live/{id}`: one game, kept up to date by the live WebSocket. The score first (header:
+// teams, score, status, situation, then a compact settings row with the source health and the
+// viewer delay), then the linescore, the win-probability chart and the play-by-play. Renders at
+// most once per animation frame.
 //
 // What the socket brings goes through the viewer-delay line before it is shown: gaps are detected
 // on arrival (`receivedSeq`), the shown state (`view`) follows once the delay has passed.
@@ -14,6 +16,7 @@ import { applyEvents, continuingEvents, fromSnapshot, type GameView } from '../s
 import type { GameEvent, GameSummary, Snapshot, TeamSummary } from '../types';
 import { ConnectionIndicator } from './connection';
 import { DelayControl } from './delayControl';
+import { LinescoreTable } from './linescore';
 import { PlaysList } from './plays';
 import { WinProbabilityChart } from './wpChart';
 
@@ -67,6 +70,7 @@ export class GamePage {
   private readonly timeouts = h('p', { class: 'timeouts muted' });
   /** Source health: ESPN from the socket's `status`; the market from it, else from the log. */
   private readonly health = h('p', { class: 'source-health muted', 'data-testid': 'source-health', role: 'status' });
+  private readonly linescore = new LinescoreTable();
   private readonly chart = new WinProbabilityChart('Home');
   private readonly plays = new PlaysList();
   private readonly body: HTMLElement;
@@ -76,17 +80,21 @@ export class GamePage {
       'div',
       { class: 'game-body' },
       h(
-        'div',
-        { class: 'scoreboard' },
-        this.away.root,
-        h('div', { class: 'status' }, this.status),
-        this.home.root,
+        'header',
+        { class: 'game-header', 'data-testid': 'game-header' },
+        h(
+          'div',
+          { class: 'scoreboard' },
+          this.away.root,
+          h('div', { class: 'status' }, this.status),
+          this.home.root,
+        ),
+        this.situation,
+        this.timeouts,
+        h('div', { class: 'game-settings', 'data-testid': 'game-settings' }, this.health, this.delayControl.element),
       ),
-      this.situation,
-      this.timeouts,
-      this.health,
-      this.delayControl.element,
-      h('section', { class: 'panel' }, h('h2', {}, 'Win probability'), this.chart.element),
+      h('div', { class: 'linescore-wrap' }, this.linescore.element),
+      h('section', { class: 'panel panel-chart' }, h('h2', {}, 'Win probability'), this.chart.element),
       h('section', { class: 'panel' }, h('h2', {}, 'Play-by-play'), ...this.plays.nodes),
     );
     this.element = h(
@@ -210,6 +218,7 @@ export class GamePage {
       this.chart.update(view.probabilities, view.plays, view.market, view.marketStatus);
     }
     if (connectionChanged || view.marketStatus !== r.marketStatus) this.renderHealth(connection, view);
+    if (view.game !== r.game || view.plays !== r.plays) this.linescore.update(view.game, view.plays);
     if (view.plays !== r.plays || view.corrected !== r.corrected) {
       this.plays.update(view.plays, view.game, view.corrected);
     }
@@ -224,6 +233,7 @@ export class GamePage {
     setText(this.status, statusText(game));
     this.status.classList.toggle('live', isLive(game.status));
     this.chart.setHomeName(game.home.name);
+    this.chart.setTeams(game.away.abbreviation, game.home.abbreviation);
     this.chart.setSport(game.sport);
     document.title = `${game.away.abbreviation} ${scoreText(game.away)} – ${scoreText(game.home)} ${game.home.abbreviation} · Pressbox`;
   }

@@ -4,12 +4,14 @@
 // Market points carry wall times; they are placed on game time through the plays' wallclocks
 // (state.ts `marketChartSeries`), so both lines share the period markers and the hover. Without
 // market points the chart says why (no market, stale, not followed) and draws no market line.
+// Scoring plays are dots on ESPN's line (filled: home, hollow: away); hovering one names the play.
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 import { h, setAttrs, setText } from '../dom';
-import { gapPoints, marketNote, percent } from '../format';
+import { gapPoints, marketNote, percent, playClock } from '../format';
+import { scoringMarkers, type ScoringMarker } from '../scoring';
 import { alignSeries, chartSeries, marketChartSeries, regulationSeconds } from '../state';
 import type { MarketPoint, MarketStatusData, Play, Probability } from '../types';
 
@@ -18,6 +20,11 @@ const FILL = 'rgba(29, 78, 216, 0.10)';
 const MARKET_LINE = '#d97706';
 const MIDLINE = 'rgba(17, 24, 39, 0.35)';
 const PERIOD_LINE = 'rgba(17, 24, 39, 0.25)';
+const HOME_SCORE = '#1e3a8a';
+const AWAY_SCORE = '#ffffff';
+const SCORE_EDGE = '#111827';
+/** How near (CSS px) the cursor must come to a scoring dot to name its play. */
+const HOVER_PX = 8;
 
 function chartHeight(width: number): number {
   return width < 480 ? 180 : 240;
@@ -29,6 +36,7 @@ export class WinProbabilityChart {
   private readonly caption: HTMLElement;
   private readonly note: HTMLElement;
   private readonly gap: HTMLElement;
+  private readonly scoring: HTMLElement;
   private plot: uPlot | null = null;
   private resizeObserver: ResizeObserver | null = null;
   private probabilities: readonly Probability[] | null = null;
@@ -36,7 +44,11 @@ export class WinProbabilityChart {
   private market: readonly MarketPoint[] = [];
   private marketStatus: MarketStatusData | null = null;
   private marketPoints = 0;
+  private markers: ScoringMarker[] = [];
+  private hovered: ScoringMarker | null = null;
   private homeName: string;
+  private teams = { away: 'Away', home: 'Home' };
+  private sport = 'football';
   private regulation = regulationSeconds('football');
 
   constructor(homeName: string) {
@@ -49,6 +61,7 @@ export class WinProbabilityChart {
       title: "ESPN's home win probability minus the Kalshi market's, now",
       hidden: true,
     });
+    this.scoring = h('p', { class: 'wp-scoring muted', 'data-testid': 'scoring-markers', 'data-count': 0 });
     this.plotHost = h('div', { class: 'wp-plot' });
     this.element = h(
       'figure',
@@ -64,8 +77,10 @@ export class WinProbabilityChart {
       this.gap,
       this.note,
       this.plotHost,
+      this.scoring,
     );
     this.updateNote();
+    this.updateScoring();
   }
 
   /** Creates the plot once the element is in the document (it needs a width). */
@@ -84,8 +99,16 @@ export class WinProbabilityChart {
     this.updateCaption();
   }
 
+  /** The teams' abbreviations, for the scoring plays' key and hover line. */
+  setTeams(away: string, home: string): void {
+    if (away === this.teams.away && home === this.teams.home) return;
+    this.teams = { away, home };
+    this.updateScoring();
+  }
+
   /** The sport decides the length of a period on the x axis. */
   setSport(sport: string): void {
+    this.sport = sport;
     const regulation = regulationSeconds(sport);
     if (regulation === this.regulation) return;
     this.regulation = regulation;
@@ -126,12 +149,15 @@ export class WinProbabilityChart {
     const espn = chartSeries(this.probabilities, this.plays, this.regulation);
     const market = marketChartSeries(this.market, this.plays, this.regulation);
     this.marketPoints = market.x.length;
+    this.markers = scoringMarkers(this.plays, this.probabilities, this.regulation);
+    this.hovered = null;
     this.plot.setData(alignSeries(espn, market));
     this.plot.setSeries(2, { show: market.x.length > 0 });
     this.element.dataset.points = String(espn.x.length);
     this.element.dataset.marketPoints = String(market.x.length);
     this.updateCaption();
     this.updateNote();
+    this.updateScoring();
   }
 
   destroy(): void {
@@ -164,6 +190,42 @@ export class WinProbabilityChart {
     this.note.hidden = note === null;
     setAttrs(this.note, { title: note?.title ?? null });
     this.element.dataset.market = this.marketStatus?.state ?? 'unknown';
+  }
+
+  /** The scoring dots' key, or the hovered dot's play. */
+  private updateScoring(): void {
+    const { away, home } = this.teams;
+    const count = this.markers.length;
+    const hovered = this.hovered;
+    let text = count === 0 ? '' : `Scoring plays (${count}): ● ${home} ○ ${away} · hover a dot for the play`;
+    if (hovered !== null) {
+      const { play } = hovered;
+      const score = `${away} ${play.away_score} – ${play.home_score} ${home}`;
+      text = `${playClock(play, this.sport)} · ${score} · ${play.text}`;
+    }
+    setText(this.scoring, text);
+    this.scoring.hidden = count === 0;
+    this.scoring.classList.toggle('hovered', hovered !== null);
+    setAttrs(this.scoring, { 'data-count': count, 'data-hovered': hovered?.playId ?? null });
+  }
+
+  /** Names the scoring play under the cursor (the nearest dot within HOVER_PX), if any. */
+  private hover(u: uPlot): void {
+    const left = u.cursor.left;
+    let nearest: ScoringMarker | null = null;
+    if (left !== undefined && left >= 0) {
+      let best = HOVER_PX;
+      for (const marker of this.markers) {
+        const distance = Math.abs(u.valToPos(marker.x, 'x') - left);
+        if (distance <= best) {
+          best = distance;
+          nearest = marker;
+        }
+      }
+    }
+    if (nearest === this.hovered) return;
+    this.hovered = nearest;
+    this.updateScoring();
   }
 
   private resize(): void {
@@ -236,7 +298,14 @@ export class WinProbabilityChart {
       // Hover: each line's nearest point (the aligned data holds nulls where the other has one).
       cursor: { drag: { x: false, y: false }, hover: { skip: [null, undefined] } },
       legend: { show: true, live: true },
-      hooks: { draw: [drawMidline, (u) => drawPeriodMarkers(u, period)] },
+      hooks: {
+        draw: [
+          drawMidline,
+          (u) => drawPeriodMarkers(u, period),
+          (u) => drawScoringMarkers(u, this.markers),
+        ],
+        setCursor: [(u) => this.hover(u)],
+      },
     };
   }
 }
@@ -270,6 +339,32 @@ function drawPeriodMarkers(u: uPlot, period: number): void {
     ctx.beginPath();
     ctx.moveTo(x, top);
     ctx.lineTo(x, top + height);
+    ctx.stroke();
+  }
+  ctx.restore();
+}
+
+/** A dot on ESPN's line at each scoring play (filled: home, hollow: away, grey: not known); a
+ *  play without a probability yet gets a tick on the x axis. */
+function drawScoringMarkers(u: uPlot, markers: readonly ScoringMarker[]): void {
+  const { top, height } = u.bbox;
+  const ctx = u.ctx;
+  const r = 3.5 * devicePixelRatio;
+  ctx.save();
+  ctx.lineWidth = Math.max(1, devicePixelRatio);
+  ctx.strokeStyle = SCORE_EDGE;
+  for (const marker of markers) {
+    const x = Math.round(u.valToPos(marker.x, 'x', true));
+    ctx.beginPath();
+    if (marker.y === null) {
+      ctx.moveTo(x, top + height);
+      ctx.lineTo(x, top + height - 2 * r);
+      ctx.stroke();
+      continue;
+    }
+    ctx.arc(x, Math.round(u.valToPos(marker.y, 'y', true)), r, 0, 2 * Math.PI);
+    ctx.fillStyle = marker.side === 'home' ? HOME_SCORE : marker.side === 'away' ? AWAY_SCORE : '#9ca3af';
+    ctx.fill();
     ctx.stroke();
   }
   ctx.restore();
