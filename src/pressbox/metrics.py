@@ -20,6 +20,7 @@ Names (Prometheus form; counters end in `_total`, durations are seconds):
 | `pressbox_document_processing_duration_seconds` | document | track + commit of one document |
 | `pressbox_events_total` | type | events committed to the log |
 | `pressbox_ws_connections` | | open live WebSocket connections |
+| `pressbox_sse_connections` | | open Server-Sent Events streams (`/sse/live/...`) |
 | `pressbox_ws_deliveries_total` | | messages handed to live connections |
 | `pressbox_ws_slow_client_drops_total` | | connections closed as slow consumers |
 | `pressbox_ws_resumes_total` | outcome | resumes (`events`: served the gap; `snapshot`) |
@@ -138,6 +139,9 @@ class Metrics:
         self.ws_connections = meter.create_up_down_counter(
             "pressbox_ws_connections", description="Open live WebSocket connections"
         )
+        self.sse_connections = meter.create_up_down_counter(
+            "pressbox_sse_connections", description="Open Server-Sent Events streams"
+        )
         self.ws_deliveries = meter.create_counter(
             "pressbox_ws_deliveries", description="Messages handed to live connections"
         )
@@ -155,7 +159,12 @@ class Metrics:
     def _start_at_zero(self) -> None:
         """Add 0 to each counter for each label set known up-front, so its series is exported
         (at 0) from the start rather than from its first recording."""
-        for counter in (self.ws_connections, self.ws_deliveries, self.ws_slow_drops):
+        for counter in (
+            self.ws_connections,
+            self.sse_connections,
+            self.ws_deliveries,
+            self.ws_slow_drops,
+        ):
             counter.add(0)
         for outcome in RESUME_OUTCOMES:
             self.ws_resumes.add(0, {"outcome": outcome})

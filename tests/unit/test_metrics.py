@@ -11,7 +11,7 @@ from pressbox.domain.events import EventType
 from pressbox.domain.lifecycle import StreamStatus
 from pressbox.metrics import REFUSAL_REASONS, Metrics, metrics
 from pressbox.web.limits import CloseCode, Refusal
-from pressbox.web.live import _count
+from pressbox.web.live import count_end
 
 #: OpenTelemetry's labels on every sample; they say nothing about the series.
 SCOPE = {"otel_scope_name", "otel_scope_schema_url", "otel_scope_version"}
@@ -83,7 +83,7 @@ def test_the_refusal_reasons_are_those_the_live_socket_counts() -> None:
     reason appears that did not exist at zero."""
     before = series(metrics().exposition(), "pressbox_ws_refusals_total")
     for code in CloseCode:
-        _count(Refusal(code, ""))
+        count_end(Refusal(code, ""))
     after = series(metrics().exposition(), "pressbox_ws_refusals_total")
     assert {dict(labels)["reason"] for labels in after} == set(REFUSAL_REASONS)
     assert all(after[labels] == before[labels] + 1 for labels in after)

@@ -88,7 +88,7 @@ async def _follow(ws: WebSocket, hub: Hub, game_id: str) -> None:
             await _guarded(viewer, _read(ws, viewer, channel, after, hub.settings))
         finally:
             await hub.leave(viewer, channel)
-        _count(viewer.ending or Refusal(CloseCode.NORMAL, ""))
+        count_end(viewer.ending or Refusal(CloseCode.NORMAL, ""))
         return
     try:
         await _serve(viewer, channel, after, hub.settings)
@@ -97,7 +97,8 @@ async def _follow(ws: WebSocket, hub: Hub, game_id: str) -> None:
     await _close(ws, viewer.ending or Refusal(CloseCode.NORMAL, ""))
 
 
-def _count(refusal: Refusal) -> None:
+def count_end(refusal: Refusal) -> None:
+    """Count how a live connection (WebSocket or SSE) ended: slow drops and refusals."""
     if refusal.code is CloseCode.SLOW_CONSUMER:
         metrics().ws_slow_drops.add(1)
     elif refusal.code not in (CloseCode.NORMAL, CloseCode.GOING_AWAY, CloseCode.DEAD_PEER):
@@ -106,7 +107,7 @@ def _count(refusal: Refusal) -> None:
 
 async def _close(ws: WebSocket, refusal: Refusal) -> None:
     """Close with the refusal's code, unless the client left; bounded for one that never reads."""
-    _count(refusal)
+    count_end(refusal)
     if WebSocketState.DISCONNECTED in (ws.client_state, ws.application_state):
         return
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):

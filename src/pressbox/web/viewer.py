@@ -11,7 +11,8 @@ Two ways to write, chosen per connection by what the server offers:
   written as a frame straight to the connection's transport, in the caller's step; the
   transport's write buffer is the bounded outbox; no task of its own;
 - `QueuedViewer` (any other ASGI server, in-process test clients): a byte-bounded `Outbox`
-  drained by a writer task through the ASGI `send`.
+  drained by a writer task through the ASGI `send`;
+- `web.sse.SseViewer`: a Server-Sent Events stream, its outbox drained by the HTTP response.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ SLOW = "slow consumer: send buffer full; resume from your seq"
 
 
 class Viewer:
-    """A WebSocket connection following one game (see the subclasses)."""
+    """A live connection following one game (see the subclasses)."""
 
     #: How it is written: "frames" or "asgi" (hub stats).
     path = ""
@@ -138,14 +139,11 @@ class FrameViewer(Viewer):
         self.sink.close_frames(int(self.ending.code), self.ending.reason, ABORT_AFTER)
 
 
-class QueuedViewer(Viewer):
-    """Queued to a byte-bounded outbox, drained by its `write` task through the ASGI send."""
+class OutboxViewer(Viewer):
+    """Queued to a byte-bounded outbox, which its connection's writer drains."""
 
-    path = "asgi"
-
-    def __init__(self, ws: WebSocket, game_id: str, limit: int, gauge: BufferGauge) -> None:
+    def __init__(self, game_id: str, limit: int, gauge: BufferGauge) -> None:
         super().__init__(game_id, limit, gauge)
-        self.ws = ws
         self.outbox = Outbox(limit, gauge)
         self._ended_event = asyncio.Event()
 
@@ -170,6 +168,16 @@ class QueuedViewer(Viewer):
     async def wait_ended(self) -> None:
         """Return once the viewer was ended."""
         await self._ended_event.wait()
+
+
+class QueuedViewer(OutboxViewer):
+    """A WebSocket whose outbox its `write` task drains through the ASGI send."""
+
+    path = "asgi"
+
+    def __init__(self, ws: WebSocket, game_id: str, limit: int, gauge: BufferGauge) -> None:
+        super().__init__(game_id, limit, gauge)
+        self.ws = ws
 
     async def write(self) -> None:
         """Send queued messages in order until cancelled (or the socket fails)."""
