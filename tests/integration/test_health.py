@@ -257,7 +257,9 @@ async def test_metrics_count_live_connections_resumes_and_refusals(store: Store)
 async def test_metrics_after_a_replayed_game(tmp_path: Path, recordings_dir: Path) -> None:
     """The listed series, with real values, after the NBA game replayed to its end."""
     plan = plan_replay([recordings_dir / "games" / "nba-401772994" / "summary.json"])
-    clock = ScaledClock(plan.start, 1000)
+    # 500x: at 1000x, under two test processes, a quarter break (~2 min of replay time, 0.13 s
+    # real) once passed between two status polls and its worker stop and start went unseen.
+    clock = ScaledClock(plan.start, 500)
     # The seed's fixed cadences: every document (the status one too) polled all game long.
     settings = load_settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/pressbox.db", fetch_policy="seed"
