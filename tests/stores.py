@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from pressbox.bus import Bus
+from pressbox.domain.events import Event, EventType, StoredEvent
 from pressbox.store import GameInfo, Store, TeamInfo
 from pressbox.store.migrate import upgrade
 
@@ -39,3 +41,18 @@ async def add_game(
     """A game starting at `start` and its stream, due then (both written at `start`)."""
     await store.upsert_game(GameInfo(game_id, sport, league, "", "", start, home, away), start)
     await store.ensure_stream(game_id, start, start)
+
+
+def play(n: int, start: datetime, pad: int = 0) -> Event:
+    """Play `p{n}` of a test game, `n` seconds after `start`; its text is `pad` bytes."""
+    data = {"id": f"p{n}", "sequence": n, "period": 1, "clock": "15:00", "text": "x" * pad}
+    return Event(EventType.PLAY_ADDED, f"play:p{n}", start + timedelta(seconds=n), data)
+
+
+async def publish_plays(
+    store: Store, bus: Bus, game_id: str, plays: list[Event]
+) -> list[StoredEvent]:
+    """Commit `plays`, then publish them as one batch (as a streamer does)."""
+    stored = await store.append(game_id, plays)
+    await bus.publish(game_id, stored)
+    return stored

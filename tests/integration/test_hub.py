@@ -9,7 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
+import stores
 from pressbox.bus import MemoryBus
 from pressbox.clock import ScaledClock
-from pressbox.domain.events import Event, EventType, StoredEvent
+from pressbox.domain.events import Event, StoredEvent
 from pressbox.store import Store
 from pressbox.web import create_app
 from pressbox.web import viewer as viewer_module
@@ -29,7 +30,7 @@ from pressbox.web.hub import Hub
 from pressbox.web.limits import LiveSettings
 from pressbox.web.server import running
 from pressbox.web.viewer import FrameViewer
-from stores import add_game, migrated_store
+from stores import add_game, migrated_store, publish_plays
 
 GAME = "401756846"
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
@@ -37,8 +38,7 @@ SEEDED = 6
 
 
 def play(n: int, pad: int = 0) -> Event:
-    data = {"id": f"p{n}", "sequence": n, "period": 1, "clock": "15:00", "text": "x" * pad}
-    return Event(EventType.PLAY_ADDED, f"play:p{n}", T0 + timedelta(seconds=n), data)
+    return stores.play(n, T0, pad)
 
 
 @pytest.fixture
@@ -69,9 +69,7 @@ class Server:
         """Commit `count` new plays, then publish them as one batch."""
         batch = [play(self.next_play + i, pad) for i in range(count)]
         self.next_play += count
-        stored = await self.store.append(GAME, batch)
-        await self.bus.publish(GAME, stored)
-        return stored
+        return await publish_plays(self.store, self.bus, GAME, batch)
 
 
 Serve = Callable[..., AbstractAsyncContextManager[Server]]

@@ -8,21 +8,22 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import stores
 from pressbox.bus import MemoryBus
 from pressbox.clock import ScaledClock
-from pressbox.domain.events import Event, EventType, StoredEvent
+from pressbox.domain.events import Event, StoredEvent
 from pressbox.store import Store
 from pressbox.web import create_app
 from pressbox.web.limits import LiveSettings
 from pressbox.web.server import running
-from stores import add_game, migrated_store
+from stores import add_game, migrated_store, publish_plays
 
 GAME = "401756846"
 T0 = datetime(2025, 8, 23, 16, 0, tzinfo=UTC)
@@ -30,9 +31,7 @@ SEEDED = 6
 
 
 def play(n: int, pad: int = 0) -> Event:
-    text = f"play {n}" + "x" * pad
-    data = {"id": f"p{n}", "sequence": n, "period": 1, "clock": "15:00", "text": text}
-    return Event(EventType.PLAY_ADDED, f"play:p{n}", T0 + timedelta(seconds=n), data)
+    return stores.play(n, T0, pad)
 
 
 @dataclass
@@ -89,9 +88,7 @@ class Server:
     async def publish(self, count: int = 1, pad: int = 0) -> list[StoredEvent]:
         batch = [play(self.next_play + i, pad) for i in range(count)]
         self.next_play += count
-        stored = await self.store.append(GAME, batch)
-        await self.bus.publish(GAME, stored)
-        return stored
+        return await publish_plays(self.store, self.bus, GAME, batch)
 
 
 Serve = Callable[..., AbstractAsyncContextManager[Server]]
