@@ -187,6 +187,27 @@ class Settings(BaseSettings):
     runner_max_streams: int = Field(
         20, ge=1, le=1000, description="Streams one runner process follows at once."
     )
+    webhook_poll_seconds: Positive = Field(
+        1.0,
+        description="How often a dispatcher looks for events to deliver to each webhook it "
+        "holds, s (and how often a runner looks for webhooks no dispatcher holds: its poll).",
+    )
+    webhook_batch_events: int = Field(
+        100, ge=1, le=1000, description="Most events in one webhook delivery (one POST)."
+    )
+    webhook_timeout_seconds: Positive = Field(
+        10.0, description="Seconds a webhook receiver has to answer a delivery."
+    )
+    webhook_retry_cap_seconds: Positive = Field(
+        60.0,
+        description="Longest wait between two attempts at a failing webhook delivery, s "
+        "(jittered exponential backoff from 1 s up to it).",
+    )
+    webhook_failing_after_seconds: Positive = Field(
+        600.0,
+        description="A webhook whose deliveries have all failed this long shows as failing; it "
+        "is still retried (at the cap) and is active again after its next success.",
+    )
     log_level: str = Field(
         "WARNING",
         description="Logging level: DEBUG, INFO (adds every upstream request and lifecycle "

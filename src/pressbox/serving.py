@@ -1,7 +1,8 @@
 """Process roles: what one `pressbox serve` process runs.
 
 - `web`: the REST + WebSocket server and the UI (reads the store and the bus only);
-- `runner`: claims due streams by lease and follows each with a streamer;
+- `runner`: claims due streams by lease and follows each with a streamer, and delivers webhooks
+  (`streaming.webhooks`), each subscription by lease too;
 - `scheduler`: keeps games and streams in line with ESPN's scoreboards, every interval;
 - `all`: the three in one process (the embedded default: SQLite and the in-process bus).
 
@@ -23,6 +24,7 @@ from typing import Any
 from pressbox.runtime import Runtime
 from pressbox.streaming.runner import StreamRunner
 from pressbox.streaming.scheduler import Scheduler
+from pressbox.streaming.webhooks import WebhookDispatcher
 from pressbox.web.app import create_app
 from pressbox.web.limits import LiveSettings
 from pressbox.web.server import running
@@ -81,7 +83,10 @@ async def serve_roles(
             runner = StreamRunner(runtime, max_concurrent=settings.runner_max_streams, games=games)
             await stack.enter_async_context(runner)
             work.append(runner.run_forever())
-            announce(f"runner: {runner.owner_id} claiming streams")
+            dispatcher = WebhookDispatcher(runtime.store, runtime.clock, settings, runner.owner_id)
+            await stack.enter_async_context(dispatcher)
+            work.append(dispatcher.run_forever())
+            announce(f"runner: {runner.owner_id} claiming streams and webhooks")
         if Role.SCHEDULER in parts:
             scheduler = Scheduler(runtime, settings.leagues, settings.schedule_days)
             work.append(scheduler.run_forever(settings.schedule_interval_seconds))

@@ -1,8 +1,8 @@
 """The `pressbox` command: thin wrappers that parse, call the library and print.
 
 The commands live by kind in `serving` (serve, replay, record, runner, replay-server),
-`operations` (schedule, streams) and `admin` (migrate, api-docs); they are registered here, in
-the order `pressbox --help` lists them.
+`operations` (schedule, streams), `webhooks` (add, list, show, remove) and `admin` (migrate,
+api-docs); they are registered here, in the order `pressbox --help` lists them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import typer
 from pressbox.cli.admin import api_docs, migrate
 from pressbox.cli.operations import schedule, schedule_tables, streams_command, streams_table
 from pressbox.cli.serving import record, replay_command, replay_server, runner_command, serve
+from pressbox.cli.webhooks import app as webhooks_app
 
 __all__ = ["app", "schedule_tables", "streams_table"]
 
@@ -31,3 +32,4 @@ app.command("runner")(runner_command)
 app.command("replay-server")(replay_server)
 app.command("api-docs")(api_docs)
 app.command("streams")(streams_command)
+app.add_typer(webhooks_app, name="webhooks")

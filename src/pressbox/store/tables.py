@@ -105,3 +105,46 @@ events = Table(
     Column("data", JSON, nullable=False),
     UniqueConstraint("game_id", "key", name="uq_events_game_id_key"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=True),  # event type names; null: every type
+    Column("league", String(64), nullable=True),  # null: every league
+    Column("secret", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # domain.webhooks.WebhookStatus
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=True),
+    Column("delivered", Integer, nullable=False, server_default="0"),  # events delivered
+    Column("last_success_at", TZ, nullable=True),
+    Column("failing_since", TZ, nullable=True),  # the first failure since the last success
+    Column("last_error", String(512), nullable=True),
+    Column("owner", String(128), nullable=True),  # the dispatcher holding its lease
+    Column("lease_expires_at", TZ, nullable=True),
+)
+
+webhook_cursors = Table(
+    "webhook_cursors",
+    metadata,
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True),
+    Column("game_id", String(32), ForeignKey("games.id"), primary_key=True),
+    Column("seq", Integer, nullable=False),  # the last seq of the game delivered (or skipped)
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("at", TZ, nullable=False),
+    Column("game_id", String(32), nullable=False),
+    Column("first_seq", Integer, nullable=True),
+    Column("last_seq", Integer, nullable=True),
+    Column("events", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),  # null: no answer (refused, timed out)
+    Column("error", String(512), nullable=True),  # null: delivered
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+)

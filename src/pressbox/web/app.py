@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket
 from pressbox.bus import Bus
 from pressbox.clock import Clock, SystemClock
 from pressbox.store import Store
-from pressbox.web import health, live, operations, routes, sse
+from pressbox.web import health, live, operations, routes, sse, webhooks
 from pressbox.web.hub import Hub
 from pressbox.web.limits import LiveSettings
 
@@ -79,6 +79,7 @@ def create_app(
     app.state.admin_token = admin_token
     app.include_router(routes.router)
     app.include_router(operations.router)
+    app.include_router(webhooks.router)
     app.include_router(live.router)
     app.include_router(sse.router)
     app.include_router(health.router)
