@@ -1,8 +1,8 @@
 """Metrics: OpenTelemetry instruments, exported in Prometheus text format at `GET /metrics`.
 
 One `Metrics` per process (`metrics()`), recorded where things happen: the upstream HTTP client,
-the streamer, the WebSocket hub. The counts of streams by status are read from the database when
-`/metrics` is scraped (`refresh_streams`), so a web process reports every runner's streams.
+the streamer, the WebSocket hub. The counts of streams and webhooks by status are read from the
+database when `/metrics` is scraped, so a web process reports every runner's streams.
 
 Names (Prometheus form; counters end in `_total`, durations are seconds):
 
@@ -25,6 +25,10 @@ Names (Prometheus form; counters end in `_total`, durations are seconds):
 | `pressbox_ws_slow_client_drops_total` | | connections closed as slow consumers |
 | `pressbox_ws_resumes_total` | outcome | resumes (`events`: served the gap; `snapshot`) |
 | `pressbox_ws_refusals_total` | reason | connections refused (caps, admission, origin...) |
+| `pressbox_webhooks` | status | webhook subscriptions in the database, by status |
+| `pressbox_webhook_deliveries_total` | outcome | webhook POSTs (`ok`: a 2xx; `failed`) |
+| `pressbox_webhook_events_total` | | events delivered to webhooks (accepted with a 2xx) |
+| `pressbox_webhook_delivery_duration_seconds` | | time to a receiver's answer |
 
 Upstream error kinds: `status_NNN` (an HTTP status), `timeout`, `network`, `blocked` (the host's
 circuit is open after a 403: nothing was sent). Skip reasons: `fresh` (the last answer is still
@@ -56,6 +60,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pressbox.domain.documents import DocumentKind
 from pressbox.domain.events import EventType
 from pressbox.domain.lifecycle import StreamStatus
+from pressbox.domain.webhooks import WebhookStatus
 
 #: Upstream answers take tens of milliseconds to seconds; processing, milliseconds.
 SECONDS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -77,6 +82,9 @@ REFUSAL_REASONS = (
 )
 #: `pressbox_streams` before the first count from the database: none in any status.
 _NO_STREAMS = dict.fromkeys((str(status) for status in StreamStatus), 0)
+_NO_WEBHOOKS = dict.fromkeys((str(status) for status in WebhookStatus), 0)
+#: `pressbox_webhook_deliveries_total{outcome}`.
+DELIVERY_OUTCOMES = ("ok", "failed")
 
 
 class Metrics:
@@ -154,6 +162,19 @@ class Metrics:
         self.ws_refusals = meter.create_counter(
             "pressbox_ws_refusals", description="Live connections refused, by reason"
         )
+        self._webhooks = _NO_WEBHOOKS.copy()
+        meter.create_observable_gauge(
+            "pressbox_webhooks", [self._observe_webhooks], description="Webhooks by status"
+        )
+        self.webhook_deliveries = meter.create_counter(
+            "pressbox_webhook_deliveries", description="Webhook POSTs, by outcome"
+        )
+        self.webhook_events = meter.create_counter(
+            "pressbox_webhook_events", description="Events delivered to webhooks"
+        )
+        self.webhook_duration = meter.create_histogram(
+            "pressbox_webhook_delivery_duration", unit="s", description="Webhook receiver time"
+        )
         self._start_at_zero()
 
     def _start_at_zero(self) -> None:
@@ -164,12 +185,15 @@ class Metrics:
             self.sse_connections,
             self.ws_deliveries,
             self.ws_slow_drops,
+            self.webhook_events,
         ):
             counter.add(0)
         for outcome in RESUME_OUTCOMES:
             self.ws_resumes.add(0, {"outcome": outcome})
         for reason in REFUSAL_REASONS:
             self.ws_refusals.add(0, {"reason": reason})
+        for outcome in DELIVERY_OUTCOMES:
+            self.webhook_deliveries.add(0, {"outcome": outcome})
         for event_type in EventType:
             self.events.add(0, {"type": str(event_type)})
         for kind in DocumentKind:
@@ -179,6 +203,13 @@ class Metrics:
     def set_streams(self, counts: Mapping[str, int]) -> None:
         """The current number of streams per status; a status not in `counts` has none."""
         self._streams = {**_NO_STREAMS, **counts}
+
+    def set_webhooks(self, counts: Mapping[str, int]) -> None:
+        """The current number of webhooks per status; a status not in `counts` has none."""
+        self._webhooks = {**_NO_WEBHOOKS, **counts}
+
+    def _observe_webhooks(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(n, {"status": status}) for status, n in self._webhooks.items()]
 
     def _observe_streams(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {"status": status}) for status, n in self._streams.items()]

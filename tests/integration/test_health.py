@@ -33,6 +33,7 @@ from pressbox.runtime import open_runtime
 from pressbox.sources.budget import RequestBudget
 from pressbox.sources.http import HttpClient
 from pressbox.store import Store
+from pressbox.store.webhooks import Webhooks
 from pressbox.web import create_app
 from pressbox.web.server import running
 from stores import add_game, migrated_store
@@ -108,6 +109,7 @@ async def test_metrics_of_a_fresh_app_show_every_live_series_at_zero(
 ) -> None:
     """Before the first viewer: `rate()` and alerts need the series to exist."""
     await add_game(store, "g1", T0)
+    await Webhooks(store).add("http://127.0.0.1:9/h", None, None, "whsec_0123456789abcdef", T0)
     text = (await get(create_app(store, MemoryBus()), "/metrics")).text
     values = {
         (sample.name, sample.labels.get("status", sample.labels.get("type"))): sample.value
@@ -120,6 +122,8 @@ async def test_metrics_of_a_fresh_app_show_every_live_series_at_zero(
     assert values[("pressbox_events_total", "play_added")] == 0
     assert values[("pressbox_streams", "Scheduled")] == 1
     assert values[("pressbox_streams", "Failed")] == 0
+    assert values[("pressbox_webhooks", "active")] == 1  # read from the database
+    assert values[("pressbox_webhooks", "failing")] == 0
 
 
 async def test_metrics_count_streams_by_status_and_upstream_requests_by_kind(

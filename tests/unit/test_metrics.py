@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pressbox.domain.documents import DocumentKind
 from pressbox.domain.events import EventType
 from pressbox.domain.lifecycle import StreamStatus
+from pressbox.domain.webhooks import WebhookStatus
 from pressbox.metrics import REFUSAL_REASONS, Metrics, metrics
 from pressbox.web.limits import CloseCode, Refusal
 from pressbox.web.live import count_end
@@ -38,6 +39,9 @@ KNOWN = [
     ("pressbox_streams", "status", [str(s) for s in StreamStatus]),
     ("pressbox_worker_starts_total", "document", [str(k) for k in DocumentKind]),
     ("pressbox_worker_stops_total", "document", [str(k) for k in DocumentKind]),
+    ("pressbox_webhooks", "status", [str(s) for s in WebhookStatus]),
+    ("pressbox_webhook_deliveries_total", "outcome", ["ok", "failed"]),
+    ("pressbox_webhook_events_total", None, [None]),
 ]
 
 
@@ -76,6 +80,21 @@ def test_recordings_raise_the_series_that_started_at_zero() -> None:
     streams = series(text, "pressbox_streams")
     assert streams[(("status", "Active"),)] == 2 and streams[(("status", "Failed"),)] == 1
     assert streams[(("status", "Scheduled"),)] == 0 and len(streams) == len(StreamStatus)
+
+
+def test_webhook_counts_and_deliveries_are_exported() -> None:
+    meter = Metrics()
+    meter.set_webhooks({"failing": 1})
+    meter.webhook_deliveries.add(2, {"outcome": "failed"})
+    meter.webhook_events.add(40)
+    text = meter.exposition()
+    assert series(text, "pressbox_webhooks") == {
+        (("status", "active"),): 0.0,
+        (("status", "failing"),): 1.0,
+    }
+    deliveries = series(text, "pressbox_webhook_deliveries_total")
+    assert deliveries == {(("outcome", "failed"),): 2.0, (("outcome", "ok"),): 0.0}
+    assert series(text, "pressbox_webhook_events_total") == {(): 40.0}
 
 
 def test_the_refusal_reasons_are_those_the_live_socket_counts() -> None:

@@ -27,6 +27,7 @@ from pressbox.clock import Clock
 from pressbox.config import Settings
 from pressbox.domain.webhooks import SIGNATURE_HEADER, VERSION, Delivery, batch, sign
 from pressbox.errors import LeaseLost, StoreError
+from pressbox.metrics import metrics
 from pressbox.sources.retry import Backoff
 from pressbox.store import Store
 from pressbox.store.webhooks import Attempt, Webhook, Webhooks
@@ -139,6 +140,15 @@ class WebhookDispatcher:
             self._held.pop(webhook.id, None)
 
 
+def _count(attempt: Attempt) -> None:
+    recorded = metrics()
+    recorded.webhook_duration.record(attempt.duration_ms / 1000)
+    outcome = "ok" if attempt.error is None else "failed"
+    recorded.webhook_deliveries.add(1, {"outcome": outcome})
+    if attempt.error is None:
+        recorded.webhook_events.add(attempt.events)
+
+
 class _Follower:
     """The delivery loop of one held subscription."""
 
@@ -188,6 +198,8 @@ class _Follower:
         True when the cursor moved past it."""
         owner, webhook_id = self.d.owner_id, self.webhook.id
         attempt = await self._post(delivery) if delivery.events else None
+        if attempt is not None:
+            _count(attempt)
         if attempt is not None and attempt.error is not None:
             await self.d.webhooks.failed(webhook_id, owner, attempt, self.d.failing_after)
             if self.failures == 0:

@@ -15,14 +15,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from pressbox.domain.lifecycle import StreamStatus
 from pressbox.metrics import CONTENT_TYPE, metrics
 from pressbox.store import Store
 from pressbox.store.migrate import engine_is_current
-from pressbox.store.tables import streams
+from pressbox.store.tables import streams, webhooks
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -58,20 +57,20 @@ async def prometheus(request: Request) -> Response:
     """Metrics in Prometheus text format."""
     registry = metrics()
     try:
-        registry.set_streams(await asyncio.wait_for(stream_counts(request.app.state.store), 3))
+        store = request.app.state.store
+        registry.set_streams(await asyncio.wait_for(status_counts(store, streams), 3))
+        registry.set_webhooks(await asyncio.wait_for(status_counts(store, webhooks), 3))
     except (SQLAlchemyError, TimeoutError) as exc:
-        log.warning("metrics: stream counts not read: %s", exc)
+        log.warning("metrics: stream and webhook counts not read: %s", exc)
     return Response(registry.exposition(), media_type=CONTENT_TYPE)
 
 
-async def stream_counts(store: Store) -> dict[str, int]:
-    """How many streams are in each status (every status, zeros included)."""
-    counts = dict.fromkeys((str(status) for status in StreamStatus), 0)
+async def status_counts(store: Store, table: Table) -> dict[str, int]:
+    """How many rows of `table` (streams, webhooks) are in each status (the statuses with none
+    are left out)."""
     async with store.engine.connect() as conn:
-        rows = await conn.execute(select(streams.c.status, func.count()).group_by(streams.c.status))
-        for status, count in rows.all():
-            counts[status] = count
-    return counts
+        rows = await conn.execute(select(table.c.status, func.count()).group_by(table.c.status))
+        return {str(status): int(count) for status, count in rows.all()}
 
 
 async def _database(store: Store) -> str:
