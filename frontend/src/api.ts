@@ -7,6 +7,9 @@ import type {
   StreamResponse,
   StreamRow,
   StreamsResponse,
+  Webhook,
+  WebhookDetail,
+  WebhooksResponse,
 } from './types';
 
 export class ApiError extends Error {
@@ -81,18 +84,47 @@ export type StreamAction = 'cancel' | 'restart';
  * answers 401). Throws ApiError with the server's `detail` on a refusal, NetworkError without answer.
  */
 export async function operateStream(gameId: string, action: StreamAction, token: string): Promise<StreamRow> {
+  const path = `/api/streams/${encodeURIComponent(gameId)}/${action}`;
+  return (await adminJson<StreamResponse>(path, 'POST', token)).stream;
+}
+
+/** The headers of a call behind the admin token (none sent when empty, so the server answers 401). */
+function adminHeaders(token: string): Record<string, string> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token !== '') headers.Authorization = `Bearer ${token}`;
+  return headers;
+}
+
+/** A call behind the admin token: ApiError with the server's `detail` on a refusal (NotFoundError
+ *  for a 404), NetworkError without answer. */
+async function adminJson<T>(path: string, method: 'GET' | 'POST', token: string, signal?: AbortSignal): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`/api/streams/${encodeURIComponent(gameId)}/${action}`, {
-      method: 'POST',
-      headers,
+    response = await fetch(path, {
+      method,
+      headers: adminHeaders(token),
       cache: 'no-store',
+      ...(signal ? { signal } : {}),
     });
   } catch (error) {
+    if (signal?.aborted) throw error;
     throw new NetworkError(error);
   }
-  if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
-  return ((await response.json()) as StreamResponse).stream;
+  if (!response.ok) {
+    const detail = await errorDetail(response);
+    if (response.status === 404) throw new NotFoundError(detail);
+    throw new ApiError(response.status, detail);
+  }
+  return (await response.json()) as T;
+}
+
+/** `GET /api/webhooks` (admin token): every webhook subscription, oldest first. */
+export async function fetchWebhooks(token: string, signal?: AbortSignal): Promise<Webhook[]> {
+  return (await adminJson<WebhooksResponse>('/api/webhooks', 'GET', token, signal)).webhooks;
+}
+
+/** `GET /api/webhooks/{id}` (admin token): the subscription, its cursors and its last delivery
+ *  attempts, newest first; throws NotFoundError once it is removed. */
+export function fetchWebhook(id: number, token: string, signal?: AbortSignal): Promise<WebhookDetail> {
+  return adminJson<WebhookDetail>(`/api/webhooks/${encodeURIComponent(String(id))}`, 'GET', token, signal);
 }

@@ -274,3 +274,56 @@ export interface StreamsResponse {
 export interface StreamResponse {
   stream: StreamRow;
 }
+
+// Webhooks (`GET /api/webhooks`, `GET /api/webhooks/{id}`, docs/webhooks.md), behind the admin token.
+
+/** `failing`: every attempt has failed for PRESSBOX_WEBHOOK_FAILING_AFTER_SECONDS (still retried). */
+export type WebhookStatus = 'active' | 'failing';
+
+/** A webhook subscription, without its secret. */
+export interface Webhook {
+  id: number;
+  url: string;
+  /** The event types delivered; null: every type. */
+  events: string[] | null;
+  /** The only league delivered; null: every league. */
+  league: string | null;
+  status: WebhookStatus;
+  created_at: string;
+  /** Events delivered so far. */
+  delivered: number;
+  last_success_at: string | null;
+  failing_since: string | null;
+  last_error: string | null;
+  /** The runner delivering it (null: none holds it). */
+  owner: string | null;
+  lease_expires_at: string | null;
+}
+
+/** One POST of a delivery, as the delivery log keeps it. */
+export interface WebhookAttempt {
+  at: string;
+  game_id: string;
+  first_seq: number | null;
+  last_seq: number | null;
+  /** Events in the batch. */
+  events: number;
+  /** Null: no answer (refused, timed out). */
+  status_code: number | null;
+  /** Null: delivered (a 2xx). */
+  error: string | null;
+  duration_ms: number;
+  ok: boolean;
+}
+
+export interface WebhooksResponse {
+  webhooks: Webhook[];
+}
+
+export interface WebhookDetail {
+  webhook: Webhook;
+  /** Game id -> the last seq delivered (or passed over). */
+  cursors: Record<string, number>;
+  /** The newest attempts first (the last 50). */
+  deliveries: WebhookAttempt[];
+}

@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr = Field(
         SecretStr(""),
-        description="Bearer token of the operator endpoints (cancel, restart); unset: refused.",
+        description="Bearer token of the operator endpoints (cancel, restart, webhooks); unset: "
+        "refused.",
     )
     host: str = Field("127.0.0.1", description="Address the web server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")

@@ -1,16 +1,22 @@
 // `#/streams`: the operations page. Every stream in one dense table (status, owner, lease, health,
 // upstream requests, times), refreshed every 2 s while the page is shown; sortable by any column,
-// filtered by status; cancel (after a confirmation dialog) and restart behind the admin token.
+// filtered by status; cancel (after a confirmation dialog) and restart behind the admin token. Below
+// it, the webhook subscriptions and the delivery log of the one expanded (webhooksSection.ts), shown
+// with the admin token and refreshed in the same cycle.
 //
 // The token lives in this module's memory (so it survives moving between pages of the app) and, if
 // the operator asks, in this tab's sessionStorage. It is never put in the URL or in the markup: the
 // password field's value is a property, not an attribute. The sort and the status filter are kept in
 // this module's memory too.
 
-import { ApiError, fetchStreams, NetworkError, operateStream, type StreamAction } from '../api';
+import { ApiError, fetchStreams, operateStream, type StreamAction } from '../api';
 import { h, reconcile, setAttrs, setText } from '../dom';
 import { gameHref } from '../router';
 import type { StreamRow } from '../types';
+import { countText, refusalLine, serverTime, timeParts } from './opsText';
+import { WebhooksSection } from './webhooksSection';
+
+export { countText, serverTime, timeParts };
 
 export const STREAMS_REFRESH_MS = 2_000;
 const TOKEN_SESSION_KEY = 'pressbox.adminToken';
@@ -49,19 +55,6 @@ export function leaseAge(value: number | null): string {
   return value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`;
 }
 
-/** Times are on the server's clock (the replay clock during a replay): shown as they are, in UTC. */
-export function serverTime(iso: string | null): string {
-  if (iso === null) return '—';
-  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
-  return match ? `${match[1]} ${match[2]} UTC` : iso;
-}
-
-/** A server time split for a narrow cell: the date above, the clock time (UTC) below. */
-export function timeParts(iso: string | null): { date: string; clock: string } | null {
-  const match = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2} UTC)$/.exec(serverTime(iso));
-  return match ? { date: match[1] as string, clock: match[2] as string } : null;
-}
-
 /** A time as epoch milliseconds, for sorting; null when absent or unreadable. */
 export function timeValue(iso: string | null | undefined): number | null {
   if (iso === null || iso === undefined) return null;
@@ -73,13 +66,6 @@ export function timeValue(iso: string | null | undefined): number | null {
 export function requestCount(row: StreamRow): number | null {
   const value = row.fetches?.requests;
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-const COUNT_FORMAT = new Intl.NumberFormat('en-US');
-
-/** A count with thousands separators ("1,069"), or a dash. */
-export function countText(value: number | null): string {
-  return value === null ? '—' : COUNT_FORMAT.format(value);
 }
 
 /** Stream statuses in lifecycle order (src/pressbox/domain/lifecycle.py): the status column's sort
@@ -445,6 +431,7 @@ export class StreamsPage {
   private readonly tokenInput: HTMLInputElement;
   private readonly remember: HTMLInputElement;
   private readonly dialog = new CancelDialog();
+  private readonly webhooks: WebhooksSection;
   private readonly entries = new Map<string, { item: StreamRow; el: HTMLTableRowElement }>();
   private readonly byId = new Map<string, StreamTableRow>();
   private rows: readonly StreamRow[] = [];
@@ -491,8 +478,8 @@ export class StreamsPage {
       h(
         'p',
         { id: 'admin-token-help', class: 'muted help' },
-        'Needed to cancel or restart a stream. It stays in this page’s memory, and in this tab’s ' +
-          'session storage only if you tick the box.',
+        'Needed to cancel or restart a stream and to see the webhooks. It stays in this page’s memory, ' +
+          'and in this tab’s session storage only if you tick the box.',
       ),
     );
     tokenForm.addEventListener('submit', (ev) => ev.preventDefault());
@@ -569,6 +556,7 @@ export class StreamsPage {
       this.body,
     );
     const scroller = h('div', { class: 'streams-scroll', 'data-testid': 'streams-list' }, this.table);
+    this.webhooks = new WebhooksSection(() => this.tokenInput.value.trim());
 
     this.element = h(
       'section',
@@ -581,6 +569,7 @@ export class StreamsPage {
       this.caption,
       this.message,
       scroller,
+      this.webhooks.element,
       this.dialog.element,
     );
     this.draw();
@@ -599,6 +588,7 @@ export class StreamsPage {
     if (this.timer !== null) window.clearTimeout(this.timer);
     this.timer = null;
     this.abort?.abort();
+    this.webhooks.destroy();
   }
 
   private storedInSession(): boolean {
@@ -613,6 +603,7 @@ export class StreamsPage {
   private keepToken(): void {
     const token = this.tokenInput.value.trim();
     tokenInMemory = token;
+    if (token === '') this.webhooks.showNeedToken();
     try {
       const store = sessionStore();
       if (this.remember.checked && token !== '') store?.setItem(TOKEN_SESSION_KEY, token);
@@ -622,11 +613,19 @@ export class StreamsPage {
     }
   }
 
+  /** One round of the refresh cycle: the streams and the webhooks together, then the next round. */
   private async refresh(): Promise<void> {
     this.timer = null;
     this.abort = new AbortController();
+    const { signal } = this.abort;
+    await Promise.all([this.refreshStreams(signal), this.webhooks.refresh(signal)]);
+    // Paused while the tab is hidden; `onVisibility` resumes it.
+    if (!this.stopped) this.timer = window.setTimeout(() => void this.poll(), STREAMS_REFRESH_MS);
+  }
+
+  private async refreshStreams(signal: AbortSignal): Promise<void> {
     try {
-      const rows = await fetchStreams(this.abort.signal);
+      const rows = await fetchStreams(signal);
       if (this.stopped) return;
       this.refreshes += 1;
       this.render(rows);
@@ -635,9 +634,6 @@ export class StreamsPage {
       const reason = error instanceof ApiError ? error.message : 'could not reach the server';
       setText(this.message, `Could not refresh the streams (${reason}); retrying…`);
       this.message.hidden = false;
-    } finally {
-      // Paused while the tab is hidden; `onVisibility` resumes it.
-      if (!this.stopped) this.timer = window.setTimeout(() => void this.poll(), STREAMS_REFRESH_MS);
     }
   }
 
@@ -777,11 +773,5 @@ export class StreamsPage {
 
 /** The feedback line for an operation that did not succeed. */
 export function refusalText(verb: string, name: string, error: unknown, noToken: boolean): string {
-  const what = `${verb} of “${name}” refused`;
-  if (error instanceof ApiError) {
-    const hint = error.status === 401 && noToken ? ' (enter the admin token above)' : '';
-    return `${what} (${error.status}): ${error.message}${hint}`;
-  }
-  if (error instanceof NetworkError) return `${verb} of “${name}” failed: ${error.message}.`;
-  return `${verb} of “${name}” failed: ${error instanceof Error ? error.message : String(error)}.`;
+  return refusalLine(`${verb} of “${name}”`, error, noToken);
 }
