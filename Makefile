@@ -16,10 +16,10 @@ SOURCES ?= $(RECORDINGS)/espn-ncaaf-401756846-postman/Football.Ncaa.Espn.Event.p
 SPEED ?= 60
 STAGGER ?= 20
 PORT ?= 8000
-# Test processes (pytest-xdist), each taking the next test as it is free (worksteal): the suite
-# waits on replay clocks more than it computes, so 3 on 2 cores overlap the waits (measured: 4
-# are faster still, but starve the timing-sensitive replays of CPU).
-PYTEST_WORKERS ?= 3
+# Test processes (pytest-xdist, one file each at a time). The suite waits on replay clocks more
+# than it computes, yet 3 or 4 on 2 cores (measured: 9:05 and 7:07 instead of 12 minutes) starve
+# the timing-sensitive replays of CPU: up to 4 of them failed per run.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test venv lock ui lint format pytest uitest clean
 
@@ -68,7 +68,7 @@ uitest: frontend/node_modules/.installed
 
 pytest: venv ui
 	$(BIN)/python -m compileall -q src
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=20
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 
 clean:
 	rm -rf $(VENV) $(UV_HOME) frontend/node_modules src/pressbox/web/static var
