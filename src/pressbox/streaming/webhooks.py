@@ -108,6 +108,10 @@ class WebhookDispatcher:
         except StoreError as exc:
             log.warning("dispatcher %s: claiming webhooks failed: %s", self.owner_id, exc)
             return []
+        if self._stopping:  # stopped while claiming: hold nothing after `stop` returned
+            for webhook in taken:
+                await self.webhooks.release(webhook.id, self.owner_id)
+            return []
         for webhook in taken:
             if webhook.id not in self._held:
                 task = asyncio.create_task(self._hold(webhook), name=f"webhook:{webhook.id}")
