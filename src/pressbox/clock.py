@@ -72,3 +72,8 @@ def parse_time(value: str) -> datetime:
 def format_time(value: datetime) -> str:
     """Format an aware time as ISO-8601 UTC with a trailing Z (seconds precision)."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_optional_time(value: datetime | None) -> str | None:
+    """`format_time`, or None for no time (the JSON of a time not reached yet)."""
+    return None if value is None else format_time(value)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from pressbox.cancellation import finishing
-from pressbox.clock import format_time
+from pressbox.clock import format_optional_time
 from pressbox.domain.lifecycle import StreamStatus, check_transition
 from pressbox.errors import StoreError, UnknownStream
 from pressbox.store.repository import Store, StreamRecord
@@ -46,17 +46,17 @@ class StreamView:
             "status": str(r.status),
             "owner": r.owner,
             "lease_age_seconds": _age(r.heartbeat_at, now) if r.owner else None,
-            "lease_expires_at": _time(r.lease_expires_at),
+            "lease_expires_at": format_optional_time(r.lease_expires_at),
             "retries": r.retry_count,
-            "last_poll_at": _time(r.last_poll_at),
+            "last_poll_at": format_optional_time(r.last_poll_at),
             "fetches": r.fetches or {},
             "degraded": sorted(r.health),
             "unpublished": list(r.unpublished),
             "failure_reason": r.failure_reason,
             "failure_cause": r.failure_cause,
-            "scheduled_at": _time(r.scheduled_at),
-            "started_at": _time(r.started_at),
-            "ended_at": _time(r.ended_at),
+            "scheduled_at": format_optional_time(r.scheduled_at),
+            "started_at": format_optional_time(r.started_at),
+            "ended_at": format_optional_time(r.ended_at),
         }
 
 
@@ -148,7 +148,3 @@ async def _move(
 
 def _age(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else round((now - moment).total_seconds(), 1)
-
-
-def _time(moment: datetime | None) -> str | None:
-    return None if moment is None else format_time(moment)

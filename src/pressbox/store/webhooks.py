@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pressbox.cancellation import finishing
-from pressbox.clock import format_time
+from pressbox.clock import format_optional_time, format_time
 from pressbox.domain.events import EventType
 from pressbox.domain.webhooks import WebhookStatus, is_failing
 from pressbox.errors import LeaseLost
@@ -77,11 +77,11 @@ class Webhook:
             "status": str(self.status),
             "created_at": format_time(self.created_at),
             "delivered": self.delivered,
-            "last_success_at": _time(self.last_success_at),
-            "failing_since": _time(self.failing_since),
+            "last_success_at": format_optional_time(self.last_success_at),
+            "failing_since": format_optional_time(self.failing_since),
             "last_error": self.last_error,
             "owner": self.owner,
-            "lease_expires_at": _time(self.lease_expires_at),
+            "lease_expires_at": format_optional_time(self.lease_expires_at),
         }
 
 
@@ -362,10 +362,6 @@ class Webhooks:
 
 def _in_league(league: str | None) -> list[Any]:
     return [] if league is None else [games.c.league == league]
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else format_time(value)
 
 
 async def _get(conn: AsyncConnection, webhook_id: int) -> Webhook:
