@@ -339,9 +339,7 @@ class Streamer:
             self.workers.nudge()
         changes = await finish(self._track(status_document(game, now)))
         situation = DocumentKind.SITUATION in self.profile.cadences
-        events = self.tracker.apply_board(game, now, situation=situation)
-        await finish(self._commit_tracked(events))
-        return changes + events
+        return changes + await finish(self._track_board(game, now, situation))
 
     async def _board_game(self) -> BoardGame | None:
         """The game on the league scoreboard from its last minutes before the start to its
@@ -354,27 +352,46 @@ class Streamer:
     async def _track(self, document: Document) -> list[Event]:
         """Apply a document and commit its events. Runs to its end once started (`finish`): the
         tracker remembers what it applied, so a cancellation between the two would lose events."""
-        events = self.tracker.apply(document)
-        if not events:
-            self.espn.http.stats.by_kind[str(document.kind)].unchanged += 1
-        await self._commit_tracked(events)
+        async with self._commit_lock:
+            events = self.tracker.apply(document)
+            if not events:
+                self.espn.http.stats.by_kind[str(document.kind)].unchanged += 1
+            await self._commit_tracked(events)
+        return events
+
+    async def _track_board(self, game: BoardGame, now: datetime, situation: bool) -> list[Event]:
+        """Apply what the scoreboard shows of the game beyond its status, and commit it (under
+        `finish`, as `_track`)."""
+        async with self._commit_lock:
+            events = self.tracker.apply_board(game, now, situation=situation)
+            await self._commit_tracked(events)
         return events
 
     async def _commit_tracked(self, events: list[Event]) -> None:
-        """Let the view count the changes `events` show (waking workers), then commit them."""
+        """Let the view count the changes `events` show (waking workers), then commit them.
+
+        The caller holds the commit lock from the tracker's apply to here: events reach the log
+        in the order the tracker made them. A play's `before` names a play the tracker knew;
+        committed ahead of that play's own event, the play would go to the end of the game
+        order (seen: the board's preview applied, then a plays read applied and committed
+        while the preview waited for the lock)."""
         changes = (self.view.changes, self.view.slow_changes)
         self.view.observe(events)
         if (self.view.changes, self.view.slow_changes) != changes:
             self.workers.nudge()
-        await self._commit(events)
+        await self._append(events)
 
     async def _commit(self, events: Sequence[Event]) -> None:
-        """Commit first, then publish what was committed."""
+        """Commit events the tracker did not make (the market's)."""
+        async with self._commit_lock:
+            await self._append(events)
+
+    async def _append(self, events: Sequence[Event]) -> None:
+        """Commit first, then publish what was committed (the commit lock held)."""
         if not events:
             return
-        async with self._commit_lock:
-            stored = await self.store.append(self.game_id, events)
-            await self.bus.publish(self.game_id, stored)
+        stored = await self.store.append(self.game_id, events)
+        await self.bus.publish(self.game_id, stored)
         counter = metrics().events
         for event in stored:
             counter.add(1, {"type": str(event.type)})
