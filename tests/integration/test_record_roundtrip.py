@@ -19,6 +19,13 @@ from pressbox.runtime import open_runtime
 
 GAME = "401756846"
 SPEED = 1000
+#: The recording is replayed faster than it was recorded. A read the streamer makes because of
+#: another read's answer (the final reads after the final status) comes a chain of work later:
+#: here, at 1000x, tens of game seconds later, since the recording's upstream builds its bodies
+#: and the HAR's replay only serves stored ones. Replayed at the same speed, that chain can end
+#: before the time the recording's read was answered at, and get the answer before it (seen: 4
+#: of 472 plays missing in 2 of 12 replays of one HAR at 1000x; 0 of 16 at 2000x).
+REPLAY_SPEED = 2 * SPEED
 
 
 def identities(events: list[StoredEvent], kind: str) -> list[Any]:
@@ -55,7 +62,7 @@ async def test_record_then_replay_gives_the_same_event_log(
     assert all(any(h["name"].lower() == "date" for h in e["response"]["headers"]) for e in entries)
 
     played = load_recording(har)
-    clock = ScaledClock(played.start, SPEED)
+    clock = ScaledClock(played.start, REPLAY_SPEED)
     replay_settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/replay.db")
     async with (
         replay_upstream(played, clock) as espn_url,
@@ -94,7 +101,7 @@ async def test_a_synthesized_nba_game_records_and_replays_the_same(
         recorded_log = await recorder.runtime.store.events_since(record.id, 0, 100_000)
 
     played = load_recording(har)
-    clock = ScaledClock(played.start, SPEED)
+    clock = ScaledClock(played.start, REPLAY_SPEED)
     replay_settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/replay.db")
     async with (
         replay_upstream(played, clock) as espn_url,
