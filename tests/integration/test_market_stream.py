@@ -38,6 +38,7 @@ from pressbox.replaying import (
     stream_games,
 )
 from pressbox.runtime import Runtime, open_runtime
+from pressbox.store import Store
 from pressbox.streaming.market import STALE_AFTER
 from pressbox.web.server import running
 from pressbox.web.snapshots import game_snapshot
@@ -291,11 +292,15 @@ async def test_each_line_survives_the_other_failing(plan: ReplayPlan, tmp_path: 
 
 
 class CrashingOnce:
-    """A market source that fails once mid-way, then says the same status again and one point."""
+    """A market source that fails once mid-way, then says the same status again and one point;
+    its history (read once the game is over) holds one more point."""
 
     def __init__(self, clock: ScaledClock) -> None:
         self.clock = clock
         self.follows = 0
+        self.store: Store | None = None
+        #: The stream's status when the final history was read.
+        self.status_at_history: StreamStatus | None = None
 
     async def follow(
         self, game: Mapping[str, Any], in_play: Callable[[], bool], *, since: datetime | None = None
@@ -309,7 +314,10 @@ class CrashingOnce:
         await self.clock.sleep(10**7)  # nothing more, until the streamer stops it
 
     async def history(self, game: Mapping[str, Any], since: datetime | None) -> list[Event]:
-        return []
+        assert self.store is not None
+        stream = await self.store.stream(GAME)
+        self.status_at_history = stream and stream.status
+        return [Event(EventType.MARKET, "market:last", self.clock.now(), {"ticker": "T"})]
 
 
 async def test_a_failing_market_follower_restarts_and_never_ends_the_stream(
@@ -323,6 +331,7 @@ async def test_a_failing_market_follower_restarts_and_never_ends_the_stream(
         open_runtime(settings, clock, espn) as runtime,
     ):
         runtime.markets = source
+        source.store = runtime.store
         await prepare_streams(runtime, plan.games)
         results = await asyncio.wait_for(stream_games(runtime, plan.games), timeout=150)
         outcome = await collect(runtime, results[GAME])
@@ -333,5 +342,8 @@ async def test_a_failing_market_follower_restarts_and_never_ends_the_stream(
     # The same state said again after the restart is not logged twice.
     (status,) = outcome.of(EventType.MARKET_STATUS)
     assert status.data["reason"] == "attempt 1"
-    assert len(outcome.of(EventType.MARKET)) == 1
+    # The market's last points are in the log before the stream is Completed: a reader who sees
+    # the stream ended sees its whole log.
+    assert source.status_at_history is not None and source.status_at_history.is_running
+    assert [e.key for e in outcome.of(EventType.MARKET)] == ["market:test", "market:last"]
     assert len(outcome.of(EventType.PLAY_ADDED)) == len(plan.records[0].plays)

@@ -265,6 +265,9 @@ class Streamer:
             await self.workers.reconcile(documents)
         self._catch_up = False
         if target is StreamStatus.COMPLETED:
+            # The market's last points are committed before the stream is Completed, so that a
+            # Completed stream's log is final (a reader of `ended_at` sees every event).
+            await self.market_follower.stop(final=True)
             await self.health.clear()  # a finished stream has nothing left to be degraded about
         await self._move(target)
 
