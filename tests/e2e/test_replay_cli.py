@@ -38,7 +38,9 @@ def test_every_replay_starts_fresh(tmp_path: Path, recordings_dir: Path) -> None
     second = headless(tmp_path, source)
     for report in (first, second):
         assert report["stream_status"] == "Completed" and report["plays"] == 472
-        assert report["upstream_requests"] > 100, report["upstream_requests"]
+        # A replay that found the first run's completed stream read nothing (0 requests); how
+        # many a fresh one makes depends on how the machine keeps up (93 to a few hundred).
+        assert report["upstream_requests"] > 0, report["upstream_requests"]
     assert list(tmp_path.iterdir()) == []  # nothing left behind
 
 
@@ -48,7 +50,7 @@ def test_a_kept_database_holds_the_replay_and_resets_its_games(
     source, db = recordings_dir / GAME, tmp_path / "kept.db"
     url = f"sqlite+aiosqlite:///{db}"
     reports = [headless(tmp_path, source, "--database", url) for _ in range(2)]
-    assert [r["upstream_requests"] > 100 for r in reports] == [True, True]
+    assert [r["upstream_requests"] > 0 for r in reports] == [True, True]
     assert [r["plays"] for r in reports] == [472, 472]
     with sqlite3.connect(db) as conn:
         (events,) = conn.execute("select count(*) from events").fetchone()
