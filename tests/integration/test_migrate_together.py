@@ -6,10 +6,12 @@ times over."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,45 +23,63 @@ MIGRATORS = 6
 ROUNDS = 3
 
 
-#: Each migrator imports everything first and says so, then waits for the instant it is sent.
+#: Each migrator imports everything first and says so; then, for each round, it waits for the
+#: instant and database it is sent, migrates it and says how that went (one JSON line).
 MIGRATOR = """
-import sys, time
+import json, sys, time, traceback
 from pressbox.store.migrate import upgrade
 print("ready", flush=True)
-start = float(sys.stdin.readline())
-time.sleep(max(0.0, start - time.time()))
-upgrade(sys.argv[1])
+for line in sys.stdin:
+    start, url = line.split(" ", 1)
+    time.sleep(max(0.0, float(start) - time.time()))
+    try:
+        upgrade(url.strip())
+        print(json.dumps(None), flush=True)
+    except Exception:
+        print(json.dumps(traceback.format_exc()[-400:]), flush=True)
 """
-#: Seconds from the last migrator's "ready" to the instant all of them start.
+#: Seconds from the instant a round is sent to the instant all of them start.
 RELEASE = 0.2
 
 
-def migrate_together(url: str) -> list[str]:
-    """Run `upgrade(url)` in MIGRATORS processes released at one instant, once every one of them
-    has started and imported; their errors."""
+@contextlib.contextmanager
+def migrators() -> Iterator[list[subprocess.Popen[str]]]:
+    """MIGRATORS processes, each started and done importing (imports cost more than the
+    migrations: one set of processes serves every round)."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", MIGRATOR, url],
+            [sys.executable, "-c", MIGRATOR],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(MIGRATORS)
     ]
-    for process in processes:
-        assert process.stdout is not None and process.stdin is not None
-        process.stdout.readline()  # "ready", or nothing from one that failed (its errors below)
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline() == "ready\n", "a migrator did not start"
+        yield processes
+    finally:
+        for process in processes:
+            process.communicate(timeout=60)  # closes its stdin: it ends
+            if process.returncode != 0:
+                pytest.fail(f"a migrator exited with {process.returncode}")
+
+
+def migrate_together(processes: list[subprocess.Popen[str]], url: str) -> list[str]:
+    """Run `upgrade(url)` in every migrator, released at one instant; their errors."""
     start = time.time() + RELEASE
     for process in processes:
         assert process.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.write(f"{start}\n".encode())
-            process.stdin.flush()
+        process.stdin.write(f"{start} {url}\n")
+        process.stdin.flush()
     errors = []
     for process in processes:
-        _, err = process.communicate(timeout=120)
-        if process.returncode != 0:
-            errors.append(err.decode()[-400:])
+        assert process.stdout is not None
+        error = json.loads(process.stdout.readline() or '"no answer"')
+        if error is not None:
+            errors.append(error)
     return errors
 
 
@@ -68,12 +88,13 @@ async def test_migrators_released_together_on_one_database_all_succeed(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     server: Any = request.getfixturevalue("postgres_server") if backend == "postgresql" else None
-    for _ in range(ROUNDS):
-        if server is None:
-            url = f"sqlite+aiosqlite:///{tmp_path}/{uuid.uuid4().hex}.db"
-        else:
-            name = f"m_{uuid.uuid4().hex[:12]}"
-            server.sql(f'CREATE DATABASE "{name}"')
-            url = server.url(name)
-        assert migrate_together(url) == []
-        assert await is_current(url)
+    with migrators() as processes:
+        for _ in range(ROUNDS):
+            if server is None:
+                url = f"sqlite+aiosqlite:///{tmp_path}/{uuid.uuid4().hex}.db"
+            else:
+                name = f"m_{uuid.uuid4().hex[:12]}"
+                server.sql(f'CREATE DATABASE "{name}"')
+                url = server.url(name)
+            assert migrate_together(processes, url) == []
+            assert await is_current(url)
