@@ -34,6 +34,9 @@ CADENCES = {"college-football": {"drives": 600.0, "leaders": 600.0}}
 WORKER_DOCUMENTS = {"situation", "plays", "probabilities", "drives", "leaders"}
 #: Documents the recording lacks before halftime (404): degraded in every run, outage or not.
 UNRECORDED = {"drives", "leaders"}
+#: The tests share one outage-free reference replay (a module fixture): one test process runs
+#: them all (`--dist loadgroup`), so it is replayed once.
+pytestmark = pytest.mark.xdist_group("lifecycle-reference")
 
 
 def at(hms: str) -> datetime:
