@@ -69,18 +69,22 @@ async def replay(
     source: Recording | ReplayPlan,
     speed: float,
     faults: Sequence[Fault] = (),
+    start: datetime | None = None,
     **settings: Any,
 ) -> Run:
     """Replay `source` (a recording, or a plan of synthesized games) with `faults` through the
-    whole system until its one game's stream ends."""
+    whole system until its one game's stream ends; from the source's start, or from `start`: a
+    stream that joins the game then (and reads what came before at its first reads), or is up
+    before the first recorded answer (until which the replay answers 404)."""
     if isinstance(source, Recording):
         source = ReplayPlan(source, origin=source.start)
     plan = source
     (game,) = plan.games
     config = load_settings(database_url=f"sqlite+aiosqlite:///{database}", **settings)
-    clock = ScaledClock(plan.start, speed)
+    origin = start or plan.start
+    clock = ScaledClock(origin, speed)
     log, seen, stop = RequestLog(), list[Seen](), asyncio.Event()
-    bound = (plan.end - plan.start).total_seconds() / speed * 4 + 30
+    bound = (plan.end - origin).total_seconds() / speed * 4 + 30
     async with (
         replay_upstream(plan.recording, clock, plan.records, faults=faults, request_log=log) as url,
         open_runtime(config, clock, url) as runtime,

@@ -13,7 +13,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,11 @@ SETTINGS = {
     "http_timeout": 0.25,
 }
 EVERY_KIND: Sequence[FaultKind] = ("500", "timeout", "html", "truncated", "403")
+#: Each replay starts this long before its outage: the stream joins the game live and reads what
+#: came before at once, so the replay's time goes to the outage and what follows it, not to hours
+#: of the game before it; before the recording's first answer (pregame), the stream is up and
+#: asking (404s) when the outage begins.
+JOIN = timedelta(minutes=10)
 
 
 def at(day: str, hms: str) -> datetime:
@@ -136,7 +141,7 @@ async def test_a_football_game_rides_out_an_outage(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="pressbox.streaming.health")
     faults = outage(start, minutes, kinds)
-    run = await replay(tmp_path / "db", recording, SPEED, faults, **SETTINGS)
+    run = await replay(tmp_path / "db", recording, SPEED, faults, start - JOIN, **SETTINGS)
     assert_every_event_once(run, *recorded)
     assert_degraded_not_failed(run, faults)
     assert_sane_log(caplog, run)
@@ -150,8 +155,11 @@ async def test_a_football_game_rides_out_an_outage_with_the_seed_policy(
 ) -> None:
     """The seed policy reads every document whole on its cadence: the same outcome."""
     caplog.set_level(logging.WARNING, logger="pressbox.streaming.health")
-    faults = outage(ncaaf("17:00:00"), 45, EVERY_KIND)
-    run = await replay(tmp_path / "db", recording, SPEED, faults, fetch_policy="seed", **SETTINGS)
+    start = ncaaf("17:00:00")
+    faults = outage(start, 45, EVERY_KIND)
+    run = await replay(
+        tmp_path / "db", recording, SPEED, faults, start - JOIN, fetch_policy="seed", **SETTINGS
+    )
     assert_every_event_once(run, *recorded)
     assert_degraded_not_failed(run, faults)
     assert_sane_log(caplog, run)
@@ -177,7 +185,9 @@ async def test_a_basketball_game_rides_out_an_outage(
     caplog.set_level(logging.WARNING, logger="pressbox.streaming.health")
     (record,) = nba.records
     faults = outage(start, minutes, EVERY_KIND)
-    run = await replay(tmp_path / "db", nba, SPEED, faults, fetch_policy=policy, http_timeout=0.25)
+    run = await replay(
+        tmp_path / "db", nba, SPEED, faults, start - JOIN, fetch_policy=policy, http_timeout=0.25
+    )
     plays = [play.id for play in record.plays]
     assert_every_event_once(run, plays, len(record.probabilities))
     assert len(plays) == 472
