@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import UI_MS, Server, StartServer, wait_for
+from browser_support import NFL_GAME, UI_MS, Server, StartServer, wait_for
 from playwright.sync_api import Browser, Page, expect
 
 DELAY_S = 4
-#: Slow enough that plays keep coming for the whole test (kickoff is ~7 s in).
+#: Slow enough that plays keep coming for the whole test (kickoff is 3 s in, then a play about
+#: every 0.4 s).
 SPEED = 100
-GAME = "401756846"
+GAME = "401547417"  # an NFL game file: its plays come from the kickoff on, one by one
 
 
 def _new_play(server: Server, after: int, seconds: float) -> tuple[str, float, int]:
@@ -44,9 +45,9 @@ def _delay_status(page: Page) -> dict[str, Any]:
 
 @pytest.mark.browser
 def test_viewer_delay_holds_plays_back_and_persists(
-    start_server: StartServer, chromium: Browser, ncaaf_postman: Path
+    start_server: StartServer, chromium: Browser, recordings_dir: Path
 ) -> None:
-    server = start_server([ncaaf_postman], SPEED)
+    server = start_server([recordings_dir / NFL_GAME], SPEED)
     page = chromium.new_page(viewport={"width": 1200, "height": 900})
     page_errors: list[str] = []
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
