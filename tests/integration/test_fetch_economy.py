@@ -36,6 +36,7 @@ NCAAF = "espn-docs/EspnFootballNcaa"
 class Outcome:
     results: dict[str, StreamStatus]
     logs: dict[str, list[StoredEvent]]
+    games: dict[str, dict[str, Any] | None]
     requests: RequestLog
     bytes: int
     skipped: int
@@ -60,24 +61,40 @@ async def replay(
         await prepare_streams(runtime, games)
         results = await stream_games(runtime, games)
         logs = {g.id: await runtime.store.events_since(g.id, 0, 1_000_000) for g in games}
+        rows = {g.id: await runtime.store.game(g.id) for g in games}
         http = runtime.espn.http
         budget = http.budget.stats_json()
         return Outcome(
-            results, logs, requests, http.stats.total("bytes"), http.stats.total("skipped"), budget
+            results,
+            logs,
+            rows,
+            requests,
+            http.stats.total("bytes"),
+            http.stats.total("skipped"),
+            budget,
         )
 
 
 def assert_complete(outcome: Outcome, record: GameRecord) -> None:
-    """Every play and probability point once, and the final score."""
+    """Every play and probability point once, gap-free, and the final score, status and teams."""
     assert outcome.results[record.id] is StreamStatus.COMPLETED
     log = outcome.logs[record.id]
     added = Counter(e.data["id"] for e in log if e.type is EventType.PLAY_ADDED)
     assert added == Counter(p.id for p in record.plays), record.id
     points = Counter(e.data["play_id"] for e in log if e.type is EventType.PROBABILITY)
     assert points == Counter(p.play_id for p in record.probabilities), record.id
+    assert [e.seq for e in log] == list(range(1, len(log) + 1)), record.id
     scores = [e.data for e in log if e.type is EventType.SCORE]
     assert (scores[-1]["home"], scores[-1]["away"]) == (record.home.score, record.away.score)
     assert not [e for e in log if e.type is EventType.PLAY_REMOVED]
+    game = outcome.games[record.id]
+    assert game is not None
+    assert (game["home"]["score"], game["away"]["score"]) == (record.home.score, record.away.score)
+    assert game["status"]["name"] == record.final_status and game["status"]["completed"]
+    assert (game["home"]["abbreviation"], game["away"]["abbreviation"]) == (
+        record.home.abbreviation,
+        record.away.abbreviation,
+    )
 
 
 async def test_edge_costs_far_fewer_requests_and_bytes_than_seed_for_the_same_events(
