@@ -197,3 +197,13 @@ def test_halftime_stops_the_document_workers_and_play_resumes_them(reference: Ru
     assert resumed and resumed[0].at - third < timedelta(minutes=10)  # a status poll, plus lag
     after = log.by_document(log.between(third + timedelta(minutes=1), at("18:30:00")))
     assert after["plays"] > 10 and after["situation"] > 20  # polling again
+
+
+async def test_a_stream_that_starts_after_the_final_whistle_reads_the_whole_game(
+    tmp_path: Path, recording: Recording, reference: Run
+) -> None:
+    # A runner that comes up late (or a stream scheduled late) finds the game over at its first
+    # status poll: the documents are read once all the same, so the log holds the whole game.
+    run = await replay(tmp_path / "db", recording, SPEED, start=at("19:50:00"), cadences=CADENCES)
+    assert_nothing_lost(run, reference)
+    assert {s.status for s in run.seen} <= {"Scheduled", "AwaitingStart", "Completed"}

@@ -52,6 +52,9 @@ PAUSE_PHASES = frozenset({Phase.BREAK, Phase.HALFTIME})
 #: How often a competition document missing some links is re-read within one phase.
 REDISCOVER_EVERY = timedelta(minutes=10)
 _IN_GAME = frozenset({StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.DELAYED})
+#: Where a game has been played, at least in part: a stream that first sees its game in one of
+#: these reads every document once (not Delayed: a start put back has nothing to read yet).
+_PLAYED = frozenset({StreamStatus.PAUSED, StreamStatus.COMPLETED})
 #: When the status comes from the league scoreboard (if the streamer has one).
 _BOARD_STATUSES = frozenset({StreamStatus.AWAITING_START, *_IN_GAME})
 #: With the league scoreboard as sentinel, the status loop looks at it just after its copy's
@@ -148,6 +151,7 @@ class Streamer:
         self.judge = FailureJudge.starting(self.limits.failure, clock.now(), clock.now())
         self._start: datetime | None = None  # the game's scheduled start, once discovered
         self._catch_up = False
+        self._read = False  # whether the documents were read: workers started, or a reconcile
         self._rediscovered: tuple[datetime, Phase | None] | None = None  # when, in which phase
         #: A competition re-read under way: in a task, so that a saturated budget (where it
         #: queues last) does not hold up the status loop and its board.
@@ -257,12 +261,15 @@ class Streamer:
         if target is StreamStatus.ACTIVE or polling:
             if not self.workers.running:
                 self.workers.start(documents)
-        elif self.workers.running or self._catch_up:
+                self._read = True
+        elif self.workers.running or self._catch_up or (target in _PLAYED and not self._read):
             # Halftime, a break, a delay or the end: the document workers stop, and every
             # document is read once more so that nothing of the play before it is lost. A
-            # resumed stream does the same once: its last runner may have died before that read.
+            # resumed stream does the same once: its last runner may have died before that read;
+            # so does a stream that first sees its game in a break or over (it started late).
             await self.workers.stop()
             await self.workers.reconcile(documents)
+            self._read = True
         self._catch_up = False
         if target is StreamStatus.COMPLETED:
             # The market's last points are committed before the stream is Completed, so that a
