@@ -19,8 +19,9 @@ PORT ?= 8000
 # Test processes (pytest-xdist): each test goes to the next free process, except a module's tests
 # that share a costly fixture, marked into one `xdist_group`. The suite waits on replay clocks
 # more than it computes: 4 processes on 2 cores take 7 minutes where 2 take 12:43 (measured);
-# the replays' checks allow for the lag a loaded machine gives them.
-PYTEST_WORKERS ?= 4
+# 4 is the aim (issue 16.7); at 4, two timing-sensitive checks still failed in the last run, so
+# the default stays at 2 until they are fixed.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test venv lock ui lint format pytest uitest clean
 
