@@ -193,7 +193,8 @@ class Streamer:
             log.warning("game %s: lease lost, stopping: %s", self.game_id, exc)
         finally:
             await self.workers.stop()
-            await self.market_follower.stop(final=self.status is StreamStatus.COMPLETED)
+            # A Completed stream stopped its follower (with the final read) before the move.
+            await self.market_follower.stop()
             if self._rediscovery is not None:
                 self._rediscovery.cancel()
                 await asyncio.gather(self._rediscovery, return_exceptions=True)
